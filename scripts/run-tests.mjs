@@ -2,7 +2,7 @@
 // Runs every compiled test (unit tests beside the code in dist/src, integration
 // tests in dist/test) with Node's built-in runner. Arguments filter by path
 // substring: `node scripts/run-tests.mjs idset broker`.
-import { readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 
@@ -15,7 +15,8 @@ function walk(dir, out) {
   return out;
 }
 const filters = process.argv.slice(2);
-let files = [...walk('dist/src', []), ...walk('dist/test', [])].sort();
+const roots = ['dist/src', 'dist/test'].filter((d) => existsSync(d));
+let files = roots.flatMap((d) => walk(d, [])).sort();
 if (filters.length) files = files.filter((f) => filters.some((s) => f.includes(s)));
 const r = spawnSync(process.execPath, [
   '--test',

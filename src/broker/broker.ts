@@ -1,0 +1,527 @@
+/**
+ * The broker: one per node per instance. It owns the message router that
+ * connects in-process modules, local clients (unix socket) and the other
+ * brokers of the instance (tree overlay, rank 0 at the root, fan-out k).
+ *
+ * Routing: a request goes to the local module that provides its service, or
+ * up toward rank 0 when none does; a request addressed to a rank goes down
+ * the subtree that holds that rank (or up when it is not below us). Each hop
+ * rewrites the request id and remembers where the response must go back.
+ * Events travel up to rank 0, which fans them out down the whole tree.
+ */
+import net from 'node:net';
+import { chmodSync, unlinkSync } from 'node:fs';
+import { FractalError, ErrorCodes } from '../errors/index.js';
+import {
+  Connection, dial, NODEID_ANY, NODEID_LOCAL, ROLE_OWNER, serviceOf,
+  type Cred, type EventMsg, type Message, type RequestMsg, type ResponseMsg,
+} from '../protocol/index.js';
+import type { Store } from '../store/index.js';
+import { DEFERRED, type BrokerInfo, type BrokerModule, type Handler, type ModuleContext, type Req, type ServiceEntry } from '../service/index.js';
+
+type PeerKind = 'client' | 'child' | 'parent' | 'internal';
+
+interface Forward {
+  origin: Peer;
+  origId: number;
+}
+
+/** Anything messages come from and go back to. */
+abstract class Peer {
+  abstract readonly kind: PeerKind;
+  abstract send(m: Message): void;
+  /** Requests this broker forwarded out through this peer, by rewritten id. */
+  readonly forwards = new Map<number, Forward>();
+  /** Open (deferred/streaming) requests that came in from this peer. */
+  readonly open = new Set<ReqImpl>();
+  nextId = 1;
+  subs: string[] = [];
+  constructor(readonly cred: Cred) {}
+}
+
+class ConnPeer extends Peer {
+  constructor(readonly kind: 'client' | 'child' | 'parent', readonly conn: Connection, cred: Cred, readonly rank = -1) {
+    super(cred);
+  }
+  send(m: Message): void {
+    this.conn.send(m);
+  }
+}
+
+interface InternalPending {
+  resolve: (v: unknown) => void;
+  reject: (e: FractalError) => void;
+  onData?: ((p: unknown) => void) | undefined;
+}
+
+/** The broker's own in-process endpoint, used by modules for `ctx.rpc`. */
+class InternalPeer extends Peer {
+  readonly kind = 'internal' as const;
+  readonly pending = new Map<number, InternalPending>();
+  send(m: Message): void {
+    if (m.t !== 1) return;
+    const p = this.pending.get(m.id);
+    if (!p) return;
+    if (m.error) {
+      this.pending.delete(m.id);
+      p.reject(FractalError.fromWire(m.error));
+    } else if (m.more) {
+      p.onData?.(m.payload);
+    } else {
+      this.pending.delete(m.id);
+      if (p.onData && m.payload !== undefined && m.payload !== null) p.onData(m.payload);
+      p.resolve(m.payload);
+    }
+  }
+}
+
+class ReqImpl implements Req {
+  private done = false;
+  private cancelFns: Array<() => void> = [];
+  canceled = false;
+  constructor(readonly msg: RequestMsg, readonly origin: Peer, readonly cred: Cred) {}
+  get topic(): string {
+    return this.msg.topic;
+  }
+  get payload(): unknown {
+    return this.msg.payload;
+  }
+  respond(payload: unknown, more = false): void {
+    if (this.done) return;
+    if (!more) this.finish();
+    if (this.msg.noresponse || this.canceled) return;
+    const r: ResponseMsg = { t: 1, id: this.msg.id, payload };
+    if (more) r.more = true;
+    this.origin.send(r);
+  }
+  error(e: unknown): void {
+    if (this.done) return;
+    this.finish();
+    if (this.msg.noresponse || this.canceled) return;
+    this.origin.send({ t: 1, id: this.msg.id, error: FractalError.from(e).toWire() });
+  }
+  onCancel(fn: () => void): void {
+    this.cancelFns.push(fn);
+  }
+  cancel(): void {
+    this.canceled = true;
+    this.finish();
+    for (const fn of this.cancelFns) fn();
+  }
+  private finish(): void {
+    this.done = true;
+    this.origin.open.delete(this);
+  }
+}
+
+export interface BrokerOptions {
+  info: BrokerInfo;
+  store: Store | undefined;
+  /** Tree fan-out. */
+  fanout: number;
+  /** Overlay URI of the parent (ranks > 0). */
+  parentUri?: string;
+  /** Where this broker listens for its overlay children (size > 1). */
+  overlayPath?: string;
+  /** Local client socket path. */
+  localPath: string;
+}
+
+const OWNER_CRED: Cred = { userid: process.getuid?.() ?? 0, rolemask: ROLE_OWNER };
+
+export class Broker {
+  readonly info: BrokerInfo;
+  private readonly handlers = new Map<string, ServiceEntry>();
+  private readonly services = new Set<string>();
+  private readonly internal = new InternalPeer(OWNER_CRED);
+  private readonly moduleSubs: Array<{ prefix: string; fn: (topic: string, payload: unknown) => void }> = [];
+  private readonly modules: BrokerModule[] = [];
+  private readonly clients = new Set<ConnPeer>();
+  private readonly children = new Map<number, ConnPeer>();
+  private parent: ConnPeer | undefined;
+  /** Messages for the parent sent before the link is up (children can join first). */
+  private parentQueue: Message[] = [];
+  private servers: net.Server[] = [];
+  private childWaiters: Array<() => void> = [];
+  private stopping = false;
+  onShutdown: () => void = () => {};
+
+  constructor(private readonly opts: BrokerOptions) {
+    this.info = opts.info;
+    this.registerBuiltins();
+  }
+
+  get rank(): number {
+    return this.info.rank;
+  }
+  get size(): number {
+    return this.info.size;
+  }
+
+  // ---- topology -------------------------------------------------------
+
+  parentOf(rank: number): number {
+    return Math.floor((rank - 1) / this.opts.fanout);
+  }
+
+  /** The child of this broker whose subtree holds `rank`, or -1. */
+  private childToward(rank: number): number {
+    let r = rank;
+    while (r > this.rank) {
+      const p = this.parentOf(r);
+      if (p === this.rank) return r;
+      r = p;
+    }
+    return -1;
+  }
+
+  private expectedChildren(): number[] {
+    const out: number[] = [];
+    for (let i = 1; i <= this.opts.fanout; i++) {
+      const c = this.rank * this.opts.fanout + i;
+      if (c < this.size) out.push(c);
+    }
+    return out;
+  }
+
+  // ---- start-up ---------------------------------------------------------
+
+  async listen(): Promise<void> {
+    try { unlinkSync(this.opts.localPath); } catch { /* not there */ }
+    this.servers.push(await this.serve(this.opts.localPath, (sock) => this.acceptClient(sock)));
+    chmodSync(this.opts.localPath, 0o700);
+    if (this.opts.overlayPath && this.expectedChildren().length > 0) {
+      try { unlinkSync(this.opts.overlayPath); } catch { /* not there */ }
+      this.servers.push(await this.serve(this.opts.overlayPath, (sock) => this.acceptChild(sock)));
+    }
+  }
+
+  private serve(path: string, onConn: (s: net.Socket) => void): Promise<net.Server> {
+    return new Promise((resolve, reject) => {
+      const srv = net.createServer(onConn);
+      srv.once('error', reject);
+      srv.listen(path, () => resolve(srv));
+    });
+  }
+
+  /** Connects to the parent broker (retrying while it starts), then waits for this broker's own children. */
+  async joinOverlay(timeoutMs = 30000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    if (this.rank > 0) {
+      const uri = this.opts.parentUri;
+      if (!uri) throw new FractalError(ErrorCodes.INVALID_ARGUMENT, `rank ${this.rank} needs the parent's overlay URI`);
+      let conn: Connection | undefined;
+      while (!conn) {
+        try {
+          conn = await dial(uri);
+        } catch (e) {
+          if (Date.now() > deadline) throw e;
+          await new Promise((r) => setTimeout(r, 20));
+        }
+      }
+      const peer = new ConnPeer('parent', conn, OWNER_CRED, this.parentOf(this.rank));
+      conn.on('message', (m) => this.onMessage(peer, m));
+      conn.on('close', () => this.onPeerClose(peer));
+      // The parent expects hello first; only then may queued traffic flow.
+      await this.linkCall(peer, 'overlay.hello', { rank: this.rank });
+      // Requests queued before the link was up keep their ids; their responses route back through the same table.
+      for (const [id, fwd] of this.parentStandIn.forwards) peer.forwards.set(id, fwd);
+      peer.nextId = Math.max(peer.nextId, this.parentStandIn.nextId);
+      this.parentStandIn.forwards.clear();
+      this.parent = peer;
+      for (const m of this.parentQueue.splice(0)) peer.send(m);
+    }
+    const expected = this.expectedChildren();
+    while (expected.some((c) => !this.children.has(c))) {
+      if (Date.now() > deadline) throw new FractalError(ErrorCodes.TIMEOUT, `rank ${this.rank}: overlay children ${expected.filter((c) => !this.children.has(c)).join(',')} did not connect within ${timeoutMs} ms`);
+      await new Promise<void>((r) => {
+        this.childWaiters.push(r);
+        setTimeout(r, 200);
+      });
+    }
+  }
+
+  private linkCall(peer: Peer, topic: string, payload: unknown): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      const id = this.internal.nextId++;
+      this.internal.pending.set(id, { resolve, reject });
+      const fid = peer.nextId++;
+      peer.forwards.set(fid, { origin: this.internal, origId: id });
+      peer.send({ t: 0, id: fid, topic, payload, cred: OWNER_CRED });
+    });
+  }
+
+  private acceptClient(sock: net.Socket): void {
+    const peer = new ConnPeer('client', new Connection(sock), OWNER_CRED);
+    this.clients.add(peer);
+    peer.conn.on('message', (m) => this.onMessage(peer, m));
+    peer.conn.on('close', () => this.onPeerClose(peer));
+  }
+
+  private acceptChild(sock: net.Socket): void {
+    // A child identifies itself with overlay.hello before anything else.
+    const conn = new Connection(sock);
+    const onFirst = (m: Message) => {
+      if (m.t !== 0 || m.topic !== 'overlay.hello') {
+        conn.close(new Error('overlay peer did not say hello'));
+        return;
+      }
+      conn.off('message', onFirst);
+      const rank = (m.payload as { rank?: unknown }).rank;
+      if (typeof rank !== 'number' || this.parentOf(rank) !== this.rank) {
+        conn.send({ t: 1, id: m.id, error: { code: ErrorCodes.PROTOCOL, message: `rank ${String(rank)} is not a child of rank ${this.rank}` } });
+        conn.close();
+        return;
+      }
+      const peer = new ConnPeer('child', conn, OWNER_CRED, rank);
+      this.children.set(rank, peer);
+      conn.on('message', (mm) => this.onMessage(peer, mm));
+      conn.on('close', () => this.onPeerClose(peer));
+      conn.send({ t: 1, id: m.id, payload: { rank: this.rank } });
+      const w = this.childWaiters;
+      this.childWaiters = [];
+      for (const fn of w) fn();
+    };
+    conn.on('message', onFirst);
+  }
+
+  private onPeerClose(peer: ConnPeer): void {
+    for (const req of [...peer.open]) req.cancel();
+    const err = { code: ErrorCodes.CONNECTION, message: `lost connection to ${peer.kind}${peer.rank >= 0 ? ' rank ' + peer.rank : ''}` };
+    for (const [, fwd] of peer.forwards) fwd.origin.send({ t: 1, id: fwd.origId, error: err });
+    peer.forwards.clear();
+    if (peer.kind === 'client') this.clients.delete(peer);
+    else if (peer.kind === 'child') {
+      this.children.delete(peer.rank);
+      if (!this.stopping) this.publish('overlay.lost', { rank: peer.rank });
+    } else if (peer.kind === 'parent' && !this.stopping) {
+      // Without a parent this broker cannot serve the instance any more.
+      this.log('lost connection to parent; shutting down');
+      void this.shutdown();
+    }
+  }
+
+  // ---- routing ----------------------------------------------------------
+
+  private onMessage(from: Peer, m: Message): void {
+    if (m.t === 0) {
+      // Clients cannot claim an identity; overlay links carry the original one.
+      const cred = from.kind === 'client' || !m.cred ? from.cred : m.cred;
+      this.route(m, from, cred);
+    } else if (m.t === 1) {
+      const fwd = from.forwards.get(m.id);
+      if (!fwd) return;
+      if (!m.more) from.forwards.delete(m.id);
+      const out: ResponseMsg = { ...m, id: fwd.origId };
+      fwd.origin.send(out);
+    } else {
+      this.onEvent(from, m);
+    }
+  }
+
+  private route(m: RequestMsg, from: Peer, cred: Cred): void {
+    const nodeid = m.nodeid ?? NODEID_ANY;
+    if (nodeid === NODEID_LOCAL || nodeid === this.rank) return this.dispatch(m, from, cred);
+    if (nodeid === NODEID_ANY) {
+      if (this.services.has(serviceOf(m.topic))) return this.dispatch(m, from, cred);
+      if (this.parent || this.rank > 0) return this.forward(m, from, cred, this.parent);
+      return this.reject(m, from, new FractalError(ErrorCodes.NO_SERVICE, `no service "${serviceOf(m.topic)}" in this instance (topic ${m.topic})`));
+    }
+    if (nodeid < 0 || nodeid >= this.size || !Number.isInteger(nodeid)) {
+      return this.reject(m, from, new FractalError(ErrorCodes.INVALID_ARGUMENT, `no broker rank ${nodeid}: the instance has ranks 0-${this.size - 1}`));
+    }
+    const child = this.childToward(nodeid);
+    const link = child >= 0 ? this.children.get(child) : this.parent;
+    if (!link && child < 0 && this.rank > 0 && !this.stopping) return this.forward(m, from, cred, undefined);
+    if (!link) return this.reject(m, from, new FractalError(ErrorCodes.CONNECTION, `broker rank ${nodeid} is not reachable from rank ${this.rank}`));
+    this.forward(m, from, cred, link);
+  }
+
+  /** Sends a request on over a link; `undefined` means the parent link that is not up yet. */
+  private forward(m: RequestMsg, from: Peer, cred: Cred, link: Peer | undefined): void {
+    const target = link ?? this.pendingParent;
+    const id = target.nextId++;
+    if (!m.noresponse) target.forwards.set(id, { origin: from, origId: m.id });
+    const out: RequestMsg = { ...m, id, cred };
+    if (link) link.send(out);
+    else this.parentQueue.push(out);
+  }
+
+  /** Stands in for the parent link until it connects: forwards are recorded against it and moved over. */
+  private get pendingParent(): Peer {
+    return this.parentStandIn;
+  }
+  private readonly parentStandIn = new (class extends Peer {
+    readonly kind = 'parent' as const;
+    send(): void {}
+  })(OWNER_CRED);
+
+  private reject(m: RequestMsg, from: Peer, e: FractalError): void {
+    if (!m.noresponse) from.send({ t: 1, id: m.id, error: e.toWire() });
+  }
+
+  private dispatch(m: RequestMsg, from: Peer, cred: Cred): void {
+    const entry = this.handlers.get(m.topic);
+    if (!entry) {
+      const svc = serviceOf(m.topic);
+      return this.reject(m, from, new FractalError(ErrorCodes.NO_SERVICE, this.services.has(svc) ? `service "${svc}" has no method "${m.topic.slice(svc.length + 1)}"` : `no service "${svc}" on broker rank ${this.rank}`));
+    }
+    if (entry.ownerOnly && (cred.rolemask & ROLE_OWNER) === 0) {
+      return this.reject(m, from, new FractalError(ErrorCodes.PERMISSION, `${m.topic} is restricted to the instance owner`));
+    }
+    const req = new ReqImpl(m, from, cred);
+    this.invoke(entry.handler, req);
+  }
+
+  private invoke(handler: Handler, req: ReqImpl): void {
+    let r: unknown;
+    try {
+      r = handler(req);
+    } catch (e) {
+      req.error(e);
+      return;
+    }
+    if (r === DEFERRED) {
+      req.origin.open.add(req);
+    } else if (r instanceof Promise) {
+      req.origin.open.add(req);
+      r.then((v) => { if (v !== DEFERRED) req.respond(v); }, (e: unknown) => req.error(e));
+    } else {
+      req.respond(r);
+    }
+  }
+
+  // ---- events -------------------------------------------------------------
+
+  publish(topic: string, payload: unknown): void {
+    const ev: EventMsg = { t: 2, topic, payload };
+    if (this.parent) this.parent.send(ev);
+    else if (this.rank > 0) this.parentQueue.push(ev);
+    else this.fanout(ev);
+  }
+
+  private onEvent(from: Peer, ev: EventMsg): void {
+    if (from.kind === 'parent') this.fanout(ev);
+    else if (from.kind === 'child' || from.kind === 'client') {
+      if (this.parent) this.parent.send(ev);
+      else this.fanout(ev);
+    }
+  }
+
+  private fanout(ev: EventMsg): void {
+    for (const c of this.children.values()) c.send(ev);
+    for (const s of this.moduleSubs) if (ev.topic.startsWith(s.prefix)) s.fn(ev.topic, ev.payload);
+    for (const c of this.clients) if (c.subs.some((p) => ev.topic.startsWith(p))) c.send(ev);
+  }
+
+  // ---- modules ------------------------------------------------------------
+
+  register(entries: ServiceEntry[]): void {
+    for (const e of entries) {
+      this.handlers.set(e.topic, e);
+      this.services.add(serviceOf(e.topic));
+    }
+  }
+
+  rpc<T>(topic: string, payload: unknown = {}, nodeid?: number, onData?: (p: unknown) => void): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const id = this.internal.nextId++;
+      this.internal.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, onData });
+      const m: RequestMsg = { t: 0, id, topic, payload };
+      if (nodeid !== undefined) m.nodeid = nodeid;
+      // Deliver asynchronously so a module never re-enters itself mid-handler.
+      queueMicrotask(() => this.route(m, this.internal, OWNER_CRED));
+    });
+  }
+
+  contextFor(mod: BrokerModule): ModuleContext {
+    return {
+      broker: this.info,
+      store: this.opts.store,
+      register: (entries) => this.register(entries),
+      rpc: <T>(topic: string, payload?: unknown, nodeid?: number) => this.rpc<T>(topic, payload, nodeid),
+      rpcStream: (topic, payload, onData, nodeid) => this.rpc<void>(topic, payload, nodeid, onData).then(() => undefined),
+      publish: (topic, payload) => this.publish(topic, payload),
+      subscribe: (prefix, fn) => { this.moduleSubs.push({ prefix, fn }); },
+      log: (msg) => this.log(`${mod.name}: ${msg}`),
+    };
+  }
+
+  async loadModules(mods: BrokerModule[]): Promise<void> {
+    for (const mod of mods) {
+      if (mod.ranks === 'leader' && this.rank !== 0) continue;
+      await mod.start(this.contextFor(mod));
+      this.modules.push(mod);
+    }
+  }
+
+  log(msg: string): void {
+    process.stderr.write(`fractal-broker[${this.rank}]: ${msg}\n`);
+  }
+
+  // ---- built-in services --------------------------------------------------
+
+  private registerBuiltins(): void {
+    this.register([
+      { topic: 'broker.ping', handler: (req) => ({ rank: this.rank, pid: process.pid, payload: req.payload }) },
+      {
+        topic: 'broker.info',
+        handler: () => ({ rank: this.rank, size: this.size, pid: process.pid, uri: this.info.uri, hostname: this.info.hostname, attrs: this.info.attrs, rss: process.memoryUsage.rss(), statedir: this.info.statedir }),
+      },
+      {
+        topic: 'broker.sub',
+        handler: (req) => {
+          const t = (req.payload as { topic?: unknown }).topic;
+          if (typeof t !== 'string') throw new FractalError(ErrorCodes.INVALID_ARGUMENT, 'broker.sub needs {topic: string} (a topic prefix)');
+          const peer = (req as ReqImpl).origin;
+          if (!peer.subs.includes(t)) peer.subs.push(t);
+          return {};
+        },
+      },
+      {
+        topic: 'broker.unsub',
+        handler: (req) => {
+          const t = (req.payload as { topic?: unknown }).topic;
+          const peer = (req as ReqImpl).origin;
+          peer.subs = peer.subs.filter((s) => s !== t);
+          return {};
+        },
+      },
+      {
+        topic: 'broker.shutdown',
+        ownerOnly: true,
+        handler: (req) => {
+          if (this.rank !== 0) throw new FractalError(ErrorCodes.INVALID_ARGUMENT, 'send broker.shutdown to rank 0');
+          // Answer first, then take the instance down.
+          req.respond({ shutting_down: true });
+          setImmediate(() => this.publish('broker.shutdown', {}));
+          return DEFERRED;
+        },
+      },
+    ]);
+    this.moduleSubs.push({ prefix: 'broker.shutdown', fn: () => void this.shutdown() });
+  }
+
+  // ---- shutdown -----------------------------------------------------------
+
+  async shutdown(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    for (const mod of [...this.modules].reverse()) {
+      try {
+        await mod.stop?.();
+      } catch (e) {
+        this.log(`${mod.name}: stop failed: ${(e as Error).message}`);
+      }
+    }
+    // Wait (briefly) for children to go first so the tree unwinds leaf-up.
+    const deadline = Date.now() + 5000;
+    while (this.children.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    for (const s of this.servers) s.close();
+    for (const c of this.clients) c.conn.close();
+    this.parent?.conn.close();
+    this.opts.store?.close();
+    try { unlinkSync(this.opts.localPath); } catch { /* gone */ }
+    this.onShutdown();
+  }
+}

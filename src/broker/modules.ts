@@ -1,0 +1,20 @@
+/**
+ * Which modules a broker loads, in order. Per-rank modules load before the
+ * overlay is up (so rank 0's inventory can collect every rank); leader
+ * modules load on rank 0 once all ranks have joined.
+ */
+import type { BrokerModule } from '../service/index.js';
+import { ResourceModule } from '../modules/resource/index.js';
+import { ShellModule } from '../modules/shell/index.js';
+import { SchedSimple } from '../modules/sched-simple/index.js';
+import { Exec } from '../modules/exec/index.js';
+import { JobManager } from '../modules/job-manager/index.js';
+import { JobIngest } from '../modules/job-ingest/index.js';
+
+export function perRankModules(): BrokerModule[] {
+  return [new ResourceModule(), new ShellModule()];
+}
+
+export function leaderModules(): BrokerModule[] {
+  return [new SchedSimple(), new Exec(), new JobManager(), new JobIngest()];
+}

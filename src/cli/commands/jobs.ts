@@ -1,0 +1,119 @@
+/**
+ * `fractal jobs`: a table of jobs. Format strings follow Flux's
+ * (`{id} {state:>8} {name:<10.10}`): alignment < > ^, width, .precision
+ * truncation. Fields: id, userid, username, name, state, status (CD, F, CA,
+ * TO, R, S...), ntasks, nnodes, ncores, priority, urgency, t_submit, t_run,
+ * t_inactive, runtime, duration, nodelist, result, returncode, reason,
+ * exception.type, exception.note, dependencies.
+ */
+import type { JobInfo } from '../../protocol/index.js';
+import { invalid } from '../../errors/index.js';
+import { formatDuration } from '../../jobspec/index.js';
+import { open, intOpt, jobId, username } from '../util.js';
+
+const DEFAULT_FORMAT = '{id:>7} {username:<8.8} {name:<10.10} {status:>2} {ntasks:>6} {nnodes:>6} {runtime:>8} {info}';
+
+const ABBREV: Record<string, string> = { NEW: 'N', DEPEND: 'D', PRIORITY: 'P', SCHED: 'S', RUN: 'R', CLEANUP: 'C' };
+const RESULT_ABBREV: Record<string, string> = { COMPLETED: 'CD', FAILED: 'F', CANCELED: 'CA', TIMEOUT: 'TO' };
+
+function statusOf(j: JobInfo): string {
+  return j.state === 'INACTIVE' ? RESULT_ABBREV[j.result ?? ''] ?? 'I' : ABBREV[j.state] ?? j.state;
+}
+
+function field(j: JobInfo, name: string): string {
+  const now = Date.now() / 1000;
+  switch (name) {
+    case 'username': return username(j.userid);
+    case 'status': case 'status_abbrev': return statusOf(j);
+    case 'runtime': {
+      if (j.t_run === undefined || j.t_run === null) return '-';
+      const end = j.t_inactive ?? now;
+      return formatDuration(Math.max(0, end - j.t_run));
+    }
+    case 'duration': return j.duration ? formatDuration(j.duration) : '0';
+    case 't_submit': case 't_run': case 't_inactive': {
+      const t = j[name];
+      return t ? new Date(t * 1000).toISOString().replace('T', ' ').slice(0, 19) : '-';
+    }
+    case 'info': {
+      if (j.state === 'INACTIVE') return j.exception ? `${j.exception.type}${j.exception.note ? ': ' + j.exception.note : ''}` : j.returncode ? `exit ${j.returncode}` : '';
+      if (j.state === 'RUN' || j.state === 'CLEANUP') return j.nodelist ?? '';
+      return j.reason ? `(${j.reason})` : '';
+    }
+    case 'exception.type': return j.exception?.type ?? '';
+    case 'exception.note': return j.exception?.note ?? '';
+    case 'dependencies': return j.dependencies?.join(',') ?? '';
+    case 'returncode': return j.returncode === undefined || j.returncode === null ? '' : String(j.returncode);
+    default: {
+      const v = (j as unknown as Record<string, unknown>)[name];
+      if (v === undefined) {
+        if (!KNOWN.has(name)) throw invalid(`unknown field {${name}} in --format: fields are ${[...KNOWN].join(', ')}`);
+        return '';
+      }
+      return typeof v === 'number' && !Number.isInteger(v) ? v.toFixed(2) : String(v);
+    }
+  }
+}
+const KNOWN = new Set(['id', 'userid', 'username', 'name', 'state', 'status', 'status_abbrev', 'ntasks', 'nnodes', 'ncores', 'priority', 'urgency', 't_submit', 't_run', 't_inactive', 'runtime', 'duration', 'nodelist', 'result', 'returncode', 'waitstatus', 'reason', 'info', 'exception.type', 'exception.note', 'dependencies']);
+
+const HEADERS: Record<string, string> = { id: 'JOBID', username: 'USER', status: 'ST', status_abbrev: 'ST', ntasks: 'NTASKS', nnodes: 'NNODES', runtime: 'TIME', info: 'INFO', returncode: 'RC' };
+
+interface Spec { name: string; align: string; width: number; prec: number | undefined }
+type Part = string | Spec;
+
+export function parseFormat(fmt: string): Part[] {
+  const parts: Part[] = [];
+  const re = /\{([\w.]+)(?::([<>^])?(\d+)?(?:\.(\d+))?)?\}/g;
+  let last = 0;
+  for (const m of fmt.matchAll(re)) {
+    if (m.index > last) parts.push(fmt.slice(last, m.index));
+    const name = m[1]!;
+    if (!KNOWN.has(name)) throw invalid(`unknown field {${name}} in --format: fields are ${[...KNOWN].join(', ')}`);
+    parts.push({ name, align: m[2] ?? '<', width: m[3] ? Number(m[3]) : 0, prec: m[4] ? Number(m[4]) : undefined });
+    last = m.index + m[0].length;
+  }
+  if (last < fmt.length) parts.push(fmt.slice(last));
+  return parts;
+}
+
+function pad(s: string, spec: Spec): string {
+  let v = spec.prec !== undefined ? s.slice(0, spec.prec) : s;
+  if (v.length < spec.width) {
+    const n = spec.width - v.length;
+    v = spec.align === '>' ? ' '.repeat(n) + v : spec.align === '^' ? ' '.repeat(n >> 1) + v + ' '.repeat(n - (n >> 1)) : v + ' '.repeat(n);
+  }
+  return v;
+}
+
+export function render(parts: Part[], row: (name: string) => string): string {
+  return parts.map((p) => (typeof p === 'string' ? p : pad(row(p.name), p))).join('').trimEnd();
+}
+
+export default async function jobs(args: string[], opts: Record<string, unknown>): Promise<number> {
+  const parts = parseFormat(String(opts['format'] ?? DEFAULT_FORMAT));
+  const states = opts['filter'] ? String(opts['filter']).split(',') : opts['all'] ? ['all'] : ['active'];
+  const ids = args.map(jobId);
+  let userid: number | undefined = process.getuid?.();
+  if (opts['user'] === 'all' || opts['all'] || ids.length) userid = undefined;
+  else if (opts['user'] !== undefined) userid = intOpt(opts['user'], '--user (a uid or "all")', 0);
+  const limit = intOpt(opts['count'], '--count', 1);
+  const f = await open();
+  const list = await f.list({ states: ids.length ? ['all'] : states, ...(userid !== undefined ? { userid } : {}), ...(ids.length ? { ids } : {}), ...(limit ? { limit } : {}) });
+  if (opts['stats']) {
+    const s = await f.rpc<{ counts: Record<string, number> }>('job-manager.stats');
+    process.stdout.write(Object.entries(s.counts).map(([k, v]) => `${k.toLowerCase()}: ${v}`).join(', ') + '\n');
+  }
+  f.close();
+  if (opts['json']) {
+    process.stdout.write(JSON.stringify({ jobs: list }) + '\n');
+    return 0;
+  }
+  // Pending first (by priority), then running, then inactive (most recent first), as Flux does.
+  const rank = (j: JobInfo) => (j.state === 'INACTIVE' ? 2 : j.state === 'RUN' || j.state === 'CLEANUP' ? 1 : 0);
+  list.sort((a, b) => rank(a) - rank(b) || (rank(a) === 0 ? b.priority - a.priority || a.id - b.id : rank(a) === 2 ? (b.t_inactive ?? 0) - (a.t_inactive ?? 0) : b.id - a.id));
+  const lines: string[] = [];
+  if (opts['header'] !== false) lines.push(render(parts, (n) => HEADERS[n] ?? n.toUpperCase()));
+  for (const j of list) lines.push(render(parts, (n) => field(j, n)));
+  process.stdout.write(lines.join('\n') + (lines.length ? '\n' : ''));
+  return 0;
+}

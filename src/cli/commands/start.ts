@@ -1,0 +1,123 @@
+/**
+ * `fractal start`: launch the brokers of an instance on this machine (one per
+ * rank with --test-size), wait until rank 0 is ready, then either run the
+ * initial program and stop the instance when it exits (its exit code is
+ * ours), or with --daemon leave the brokers running and print the URI.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync, readFileSync, chmodSync, openSync, closeSync, existsSync, unlinkSync, renameSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { connect, currentInstanceFile } from '../../api/index.js';
+import { invalid, FractalError, ErrorCodes } from '../../errors/index.js';
+import { intOpt } from '../util.js';
+
+const BROKER_MAIN = fileURLToPath(new URL('../../broker/main.js', import.meta.url));
+const FRACTAL_BIN = resolve(fileURLToPath(new URL('../../../../bin/', import.meta.url)));
+
+async function alreadyRunning(statedir: string): Promise<string | undefined> {
+  let uri: string;
+  try { uri = readFileSync(join(statedir, 'uri'), 'utf8').trim(); } catch { return undefined; }
+  try {
+    const f = await connect(uri);
+    f.close();
+    return uri;
+  } catch {
+    return undefined;
+  }
+}
+
+function waitReady(child: ChildProcess, timeoutMs: number): Promise<string> {
+  return new Promise((resolvePromise, reject) => {
+    let buf = '';
+    const timer = setTimeout(() => reject(new FractalError(ErrorCodes.TIMEOUT, `the instance did not become ready within ${timeoutMs / 1000}s`)), timeoutMs);
+    const pipe = child.stdio[3] as NodeJS.ReadableStream | null;
+    pipe?.setEncoding('utf8');
+    pipe?.on('data', (d: string) => {
+      buf += d;
+      const m = /^ready (\S+)/m.exec(buf);
+      if (m) { clearTimeout(timer); resolvePromise(m[1]!); }
+    });
+    child.once('exit', (code) => { clearTimeout(timer); reject(new FractalError(ErrorCodes.INTERNAL, `broker rank 0 exited during start-up (code ${code})`)); });
+  });
+}
+
+export default async function start(args: string[], opts: Record<string, unknown>): Promise<number> {
+  const size = intOpt(opts['testSize'], '--test-size', 1)!;
+  const daemon = !!opts['daemon'];
+  const fanout = intOpt(opts['fanout'], '--fanout', 1)!;
+  const attrs: string[] = [...(opts['setattr'] as string[])];
+  const cores = intOpt(opts['coresPerRank'], '--cores-per-rank', 1);
+  if (cores !== undefined) attrs.push(`cores-per-rank=${cores}`);
+  const gpus = intOpt(opts['gpusPerRank'], '--gpus-per-rank', 0);
+  if (gpus !== undefined) attrs.push(`gpus-per-rank=${gpus}`);
+  for (const a of attrs) if (!/^[\w.-]+=/.test(a)) throw invalid(`--setattr "${a}" must look like KEY=VALUE`);
+
+  const persistent = opts['stateDir'] !== undefined;
+  const statedir = persistent ? resolve(String(opts['stateDir'])) : mkdtempSync(join(tmpdir(), 'fractal-'));
+  if (persistent) mkdirSync(statedir, { recursive: true, mode: 0o700 });
+  chmodSync(statedir, 0o700);
+  if (join(statedir, `overlay-${size}.sock`).length > 100) throw invalid(`--state-dir path is too long for unix sockets (${statedir.length} chars): use a shorter path`);
+  const running = persistent ? await alreadyRunning(statedir) : undefined;
+  if (running) throw new FractalError(ErrorCodes.BUSY, `an instance is already running on ${statedir} (URI ${running}); stop it with \`FRACTAL_URI=${running} fractal shutdown\``);
+  try { unlinkSync(join(statedir, 'uri')); } catch { /* none */ }
+
+  const env = { ...process.env, PATH: `${FRACTAL_BIN}:${process.env['PATH'] ?? ''}` };
+  const brokers: ChildProcess[] = [];
+  for (let rank = 0; rank < size; rank++) {
+    const argv = [BROKER_MAIN, '--rank', String(rank), '--size', String(size), '--rundir', statedir, '--statedir', statedir, '--fanout', String(fanout)];
+    if (rank > 0) argv.push('--parent-uri', `local://${join(statedir, `overlay-${Math.floor((rank - 1) / fanout)}.sock`)}`);
+    for (const a of attrs) argv.push('--attr', a);
+    if (rank === 0) argv.push('--ready-fd', '3');
+    let out: number | 'inherit' = 'inherit';
+    if (daemon) out = openSync(join(statedir, `broker-${rank}.log`), 'a');
+    const child = spawn(process.execPath, argv, { stdio: ['ignore', out, out, rank === 0 ? 'pipe' : 'ignore'], detached: daemon, env });
+    if (typeof out === 'number') closeSync(out);
+    brokers.push(child);
+  }
+  let uri: string;
+  try {
+    let ready = false;
+    const earlyExit = brokers.slice(1).map((b, i) => new Promise<never>((_, reject) => b.once('exit', (code) => !ready && reject(new FractalError(ErrorCodes.INTERNAL, `broker rank ${i + 1} exited during start-up (code ${code})${daemon ? `; see ${join(statedir, `broker-${i + 1}.log`)}` : ''}`)))));
+    uri = await Promise.race([waitReady(brokers[0]!, 30000), ...earlyExit]);
+    ready = true;
+  } catch (e) {
+    for (const b of brokers) b.kill('SIGKILL');
+    if (!persistent) rmSync(statedir, { recursive: true, force: true });
+    throw e;
+  }
+
+  if (daemon) {
+    const cur = currentInstanceFile();
+    mkdirSync(dirname(cur), { recursive: true, mode: 0o700 });
+    writeFileSync(cur + '.tmp', uri + '\n');
+    renameSync(cur + '.tmp', cur);
+    for (const b of brokers) { b.unref(); (b.stdio[3] as { destroy?: () => void } | null)?.destroy?.(); }
+    process.stdout.write(`${uri}\n`);
+    return 0;
+  }
+
+  const exited = brokers.map((b) => new Promise<void>((r) => { if (b.exitCode !== null) r(); else b.once('exit', () => r()); }));
+  const command = args.length > 0 ? args : [process.env['SHELL'] ?? '/bin/sh'];
+  const prog = spawn(command[0]!, command.slice(1), { stdio: 'inherit', env: { ...env, FRACTAL_URI: uri } });
+  const onSignal = (sig: NodeJS.Signals) => prog.kill(sig);
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const code = await new Promise<number>((r) => {
+    prog.on('error', (e) => { process.stderr.write(`fractal start: cannot run ${command[0]}: ${e.message}\n`); r(127); });
+    prog.on('exit', (c, s) => r(s ? 128 + (({ SIGINT: 2, SIGKILL: 9, SIGTERM: 15 } as Record<string, number>)[s] ?? 1) : c ?? 0));
+  });
+  process.off('SIGINT', onSignal);
+  process.off('SIGTERM', onSignal);
+  try {
+    const f = await connect(uri);
+    await f.shutdown().catch(() => {});
+    f.close();
+  } catch { /* already gone */ }
+  const all = Promise.all(exited);
+  const timeout = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 10000).unref());
+  if ((await Promise.race([all, timeout])) === 'timeout') for (const b of brokers) b.kill('SIGKILL');
+  if (!persistent && existsSync(statedir)) rmSync(statedir, { recursive: true, force: true });
+  return code;
+}

@@ -1,0 +1,67 @@
+/**
+ * `fractal submit`: one job, or with --cc one per id of an idset. Bulk
+ * submissions are pipelined (many requests in flight on one connection);
+ * --progress draws a bar with the submit rate, and with --wait a second one
+ * as jobs finish.
+ */
+import { IdSet } from '../../resource/index.js';
+import type { Fractal } from '../../api/index.js';
+import { jobspecFromOptions, urgencyOpt } from '../jobopts.js';
+import { open } from '../util.js';
+import { Progress } from '../progress.js';
+
+const WINDOW = 512;
+
+export default async function submit(args: string[], opts: Record<string, unknown>): Promise<number> {
+  const ccs = opts['cc'] !== undefined ? IdSet.parse(String(opts['cc'])).toArray() : [undefined];
+  const showProgress = opts['progress'] !== undefined && opts['progress'] !== 'false';
+  const specs = ccs.map((cc) => jobspecFromOptions(args, opts, cc));
+  const uopts = urgencyOpt(opts);
+  const f = await open();
+  const bar = showProgress ? new Progress('submit', specs.length) : undefined;
+  const ids: number[] = new Array<number>(specs.length);
+  const errors: string[] = [];
+  let next = 0;
+  const worker = async () => {
+    while (next < specs.length) {
+      const i = next++;
+      try {
+        ids[i] = await f.submit(specs[i], uopts);
+        if (!opts['quiet']) process.stdout.write(`${ids[i]}\n`);
+      } catch (e) {
+        errors.push((e as Error).message);
+      }
+      bar?.tick();
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(WINDOW, specs.length) }, worker));
+  bar?.done();
+  if (errors.length) {
+    process.stderr.write(`fractal submit: ${errors[0]}${errors.length > 1 ? ` (and ${errors.length - 1} more)` : ''}\n`);
+    if (errors.length === specs.length) { f.close(); return 1; }
+  }
+  let rc = errors.length ? 1 : 0;
+  if (opts['wait']) rc = Math.max(rc, await waitFor(f, ids.filter((x) => x !== undefined), showProgress));
+  f.close();
+  return rc;
+}
+
+async function waitFor(f: Fractal, ids: number[], showProgress: boolean): Promise<number> {
+  const bar = showProgress ? new Progress('wait', ids.length) : undefined;
+  let failed = 0;
+  let next = 0;
+  const worker = async () => {
+    while (next < ids.length) {
+      const r = await f.wait(ids[next++]!);
+      if (!r.success) {
+        failed++;
+        if (!bar) process.stderr.write(`job ${r.id}: ${r.result}${r.errstr ? ': ' + r.errstr : ''}\n`);
+      }
+      bar?.tick();
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(WINDOW, ids.length) }, worker));
+  bar?.done();
+  if (failed && bar) process.stderr.write(`${failed} of ${ids.length} jobs failed\n`);
+  return failed ? 1 : 0;
+}

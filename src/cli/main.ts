@@ -1,0 +1,145 @@
+/**
+ * The `fractal` command line. Commands and their flags are declared here as
+ * data; each command's work lives in commands/<name>.ts, loaded only when
+ * that command runs so that start-up stays short.
+ */
+import { Command, Option } from 'commander';
+import { FractalError } from '../errors/index.js';
+
+type Loader = () => Promise<{ default: (args: string[], opts: Record<string, unknown>, cmd: Command) => Promise<number | void> }>;
+
+function action(load: Loader) {
+  return async (...a: unknown[]) => {
+    const cmd = a[a.length - 1] as Command;
+    const opts = cmd.opts();
+    const code = await (await load()).default(cmd.args, opts, cmd);
+    process.exitCode = typeof code === 'number' ? code : 0;
+  };
+}
+
+/** Flags shared by submit, run and batch-like commands (Flux names). */
+function jobShape(c: Command): Command {
+  return c
+    .option('-N, --nodes <N>', 'number of nodes')
+    .option('-n, --ntasks <N>', 'number of tasks (default 1)')
+    .option('-c, --cores-per-task <N>', 'cores per task (default 1)')
+    .option('-g, --gpus-per-task <N>', 'GPUs per task')
+    .option('-t, --time-limit <DURATION>', 'time limit, e.g. 30s, 10m, 1.5h, 2d (Flux RFC 23)')
+    .option('--exclusive', 'allocate whole nodes')
+    .option('--urgency <N>', 'urgency 0-31 (0 holds the job, 31 expedites; default 16)')
+    .option('--job-name <NAME>', 'job name (default: the command)')
+    .option('--output <TEMPLATE>', 'write stdout to this file; {id} and {name} are replaced')
+    .option('--error <TEMPLATE>', 'write stderr to this file (default: same as --output)')
+    .option('--dependency <DEP>', 'after|afterany|afterok|afternotok:JOBID[,...] (Flux RFC 26)', collect, [])
+    .option('--begin-time <TIME>', 'do not start before TIME: +DURATION, epoch seconds or ISO date')
+    .option('--setattr <KEY=VAL>', 'set a jobspec attribute (system. prefix assumed), e.g. exec.test.run_duration=0', collect, [])
+    .option('--setopt <KEY=VAL>', 'set a shell option, e.g. cpu-affinity=off', collect, [])
+    .option('--env <VAR=VAL>', 'set an environment variable for the job', collect, [])
+    .option('--cwd <DIR>', 'working directory of the job (default: the current one)');
+}
+
+function collect(v: string, prev: string[]): string[] {
+  return [...prev, v];
+}
+
+const program = new Command('fractal')
+  .description('Fractal: a hierarchical workload manager for clusters, clouds and laptops')
+  .option('--uri <URI>', 'the instance to talk to (default: $FRACTAL_URI, else the last daemon started)')
+  .showHelpAfterError('(run with --help for usage)')
+  .enablePositionalOptions();
+
+program.command('start')
+  .description('start an instance; with COMMAND, run it inside and stop when it exits')
+  .option('-s, --test-size <N>', 'number of brokers (simulated nodes) on this machine', '1')
+  .option('--daemon', 'run in the background; print the URI and return')
+  .option('--state-dir <DIR>', 'keep the instance state here (jobs survive restarts)')
+  .option('--cores-per-rank <N>', 'cores each broker offers (default: all cores of this machine)')
+  .option('--gpus-per-rank <N>', 'GPUs each broker offers (default: discovered)')
+  .option('--fanout <K>', 'tree overlay fan-out', '2')
+  .option('-o, --setattr <KEY=VAL>', 'instance attribute', collect, [])
+  .argument('[command...]', 'initial program')
+  .passThroughOptions()
+  .action(action(() => import('./commands/start.js')));
+
+program.command('shutdown').description('stop the instance (pending jobs stay in its state directory)')
+  .action(action(() => import('./commands/shutdown.js')));
+
+program.command('uri').description("print an instance's URI: of a state directory, or of the current instance")
+  .option('--state-dir <DIR>', 'the instance started with this state directory')
+  .action(action(() => import('./commands/uri.js')));
+
+jobShape(program.command('submit').description('submit a job (or many with --cc) and print its id'))
+  .option('--cc <IDSET>', 'submit one copy per id, e.g. 1-1000; {cc} in the command is replaced')
+  .option('--quiet', 'do not print job ids')
+  .option('--wait', 'wait for the jobs to finish; exit non-zero if any failed')
+  .addOption(new Option('--progress [BOOL]', 'show a progress bar with the rate').preset('true'))
+  .argument('<command...>', 'command to run')
+  .passThroughOptions()
+  .action(action(() => import('./commands/submit.js')));
+
+jobShape(program.command('run').description('submit a job, print its output as it runs, exit with its exit code'))
+  .argument('<command...>', 'command to run')
+  .passThroughOptions()
+  .action(action(() => import('./commands/run.js')));
+
+const job = program.command('job').description('work with one job');
+job.command('submit').description('submit a jobspec file (YAML or JSON; - for stdin)')
+  .option('--urgency <N>', 'urgency 0-31').argument('<file>')
+  .action(action(() => import('./commands/job-submit.js')));
+job.command('info').description("print a job's record, jobspec and resource set as JSON")
+  .argument('<id>').argument('[key]', 'one of: jobspec, R, job')
+  .action(action(() => import('./commands/job-info.js')));
+job.command('eventlog').description("print a job's event log")
+  .option('-f, --follow', 'keep printing new events until the job is inactive')
+  .option('-H, --human', 'human-readable timestamps')
+  .argument('<id>')
+  .action(action(() => import('./commands/job-eventlog.js')));
+job.command('validate').description('check jobspec files; exit 0 when all are valid')
+  .argument('<files...>')
+  .action(action(() => import('./commands/job-validate.js')));
+
+program.command('jobs').description('list jobs')
+  .option('-a, --all', 'include inactive jobs')
+  .option('-f, --filter <STATES>', 'states or groups, comma separated: pending,running,inactive,sched,...')
+  .option('-u, --user <USER>', 'only this user\'s jobs (name or uid; "all" for everyone)')
+  .option('-o, --format <FORMAT>', 'output format, e.g. "{id} {state} {name:>10} {returncode}"')
+  .option('-n, --no-header', 'omit the header line')
+  .option('-c, --count <N>', 'show at most N jobs')
+  .option('--json', 'print {"jobs":[...]} as JSON')
+  .option('--stats', 'print counts by state first')
+  .argument('[ids...]')
+  .action(action(() => import('./commands/jobs.js')));
+
+program.command('cancel').description('cancel jobs')
+  .option('--all', 'cancel all of your active jobs')
+  .option('-m, --message <NOTE>', 'note recorded with the cancellation')
+  .argument('[ids...]')
+  .action(action(() => import('./commands/cancel.js')));
+
+program.command('wait').description('wait for a job (or all jobs); exit code 1 if any failed')
+  .option('--all', 'wait until no job is active')
+  .option('-v, --verbose', 'print each result')
+  .argument('[id]')
+  .action(action(() => import('./commands/wait.js')));
+
+program.command('attach').description("print a job's output (live while it runs) and exit with its exit code")
+  .argument('<id>')
+  .action(action(() => import('./commands/attach.js')));
+
+program.command('update').description('change a pending job: duration=10m urgency=20 name=x')
+  .argument('<id>').argument('<key=value...>')
+  .action(action(() => import('./commands/update.js')));
+
+program.command('queue').description('queue control: status, enable, disable, start, stop, drain, idle')
+  .argument('<subcommand>').argument('[reason...]')
+  .action(action(() => import('./commands/queue.js')));
+
+program.command('resource').description('resources: list, status, drain TARGETS [REASON], undrain TARGETS')
+  .argument('<subcommand>').argument('[args...]')
+  .action(action(() => import('./commands/resource.js')));
+
+program.parseAsync(process.argv).catch((e: unknown) => {
+  const err = FractalError.from(e);
+  process.stderr.write(`fractal: ${err.message}\n`);
+  process.exitCode = 1;
+});

@@ -1,0 +1,41 @@
+/**
+ * Test helper (not a test, not part of the public surface): locates the flux
+ * jobspec test vectors shared beside the project and loads them.
+ */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseJobspecText } from './files.js';
+
+const RELATIVE = 'shared/vectors/flux/flux-core/t/jobspec';
+
+/** The vector root: from the project root (the tests' cwd), else from this file. */
+export function vectorDir(): string {
+  const fromCwd = resolve(process.cwd(), '..', RELATIVE);
+  if (existsSync(fromCwd)) return fromCwd;
+  // dist/src/jobspec/ -> /work/
+  return fileURLToPath(new URL(`../../../../${RELATIVE}`, import.meta.url));
+}
+
+export interface Vector {
+  name: string;
+  path: string;
+  text: string;
+}
+
+/** Every .yaml file of one vector folder (valid, invalid, valid_v1, invalid_v1), sorted. */
+export function vectors(folder: string): Vector[] {
+  const dir = join(vectorDir(), folder);
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.yaml'))
+    .sort()
+    .map((name) => {
+      const path = join(dir, name);
+      return { name, path, text: readFileSync(path, 'utf8') };
+    });
+}
+
+/** Parsed document of a vector (throws EINVAL for the deliberately broken YAML one). */
+export function load(v: Vector): unknown {
+  return parseJobspecText(v.text, v.name);
+}

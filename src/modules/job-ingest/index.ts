@@ -1,0 +1,45 @@
+/**
+ * job-ingest (rank 0): the front door for new jobs. Validates the jobspec
+ * (Flux RFC 14/25), reduces it to a resource request, asks the scheduler
+ * whether the request could ever be satisfied here, runs the validator
+ * plugins, then hands the job to the job manager. Every rejection names the
+ * field and the problem.
+ */
+import { FractalError, ErrorCodes, invalid } from '../../errors/index.js';
+import { summarizeJobspec, validateJobspec, type Jobspec } from '../../jobspec/index.js';
+import type { SubmitRequest } from '../../protocol/index.js';
+import type { BrokerModule, ModuleContext, Req } from '../../service/index.js';
+
+export class JobIngest implements BrokerModule {
+  readonly name = 'job-ingest';
+  readonly ranks = 'leader' as const;
+  private ctx!: ModuleContext;
+
+  start(ctx: ModuleContext): void {
+    this.ctx = ctx;
+    ctx.register([{ topic: 'job-ingest.submit', handler: (r) => this.submit(r) }]);
+  }
+
+  private async submit(req: Req): Promise<unknown> {
+    const p = req.payload as SubmitRequest;
+    if (typeof p !== 'object' || p === null) throw invalid('submit needs {jobspec, urgency?, flags?}');
+    const urgency = p.urgency ?? 16;
+    if (!Number.isInteger(urgency) || urgency < 0 || urgency > 31) throw invalid(`urgency must be an integer 0-31 (got ${JSON.stringify(p.urgency)})`);
+    if ((req.cred.rolemask & 1) === 0 && urgency > 16) throw new FractalError(ErrorCodes.PERMISSION, 'only the instance owner may submit with urgency above 16');
+    const flags = p.flags ?? 0;
+    if (!Number.isInteger(flags) || flags < 0) throw invalid('flags must be a non-negative integer');
+    let spec: Jobspec;
+    try {
+      spec = validateJobspec(p.jobspec, { version: 'v1' });
+    } catch (e) {
+      throw new FractalError(ErrorCodes.INVALID_ARGUMENT, `invalid jobspec: ${(e as Error).message}`);
+    }
+    const request = summarizeJobspec(spec);
+    await this.ctx.rpc('sched.feasibility', { request });
+    const system = (spec.attributes?.system ?? {}) as Record<string, unknown>;
+    const cmd = spec.tasks[0]?.command;
+    const name = (system['job'] as { name?: unknown } | undefined)?.name;
+    const jobName = typeof name === 'string' && name ? name : Array.isArray(cmd) && cmd[0] ? String(cmd[0]).split('/').pop()! : 'job';
+    return this.ctx.rpc('job-manager.submit', { jobspec: spec, request, name: jobName, urgency, flags, userid: req.cred.userid });
+  }
+}

@@ -1,0 +1,693 @@
+/**
+ * job-manager: owns every job's life cycle. Each job is driven by its event
+ * log (Flux RFC 21): `post` appends an event, applies it with the pure
+ * reducer, persists it, tells watchers, then runs `action`, which performs
+ * the idempotent side effect the new state calls for (ask the scheduler for
+ * resources, ask exec to start, free, clean). Restart replays stored logs.
+ *
+ * Topics: job-manager.{submit,list,info,eventlog,journal,wait,cancel,raise,
+ * urgency,update,queue-*,stats}.
+ */
+import { FractalError, ErrorCodes, invalid } from '../../errors/index.js';
+import type { JobRequest } from '../../jobspec/index.js';
+import {
+  ROLE_OWNER, type Cred, type ExecStartResponse, type JobEvent, type JobInfo, type ListRequest, type SchedAllocResponse, type WaitResponse, type JobStateName,
+} from '../../protocol/index.js';
+import type { JobRecord, Store } from '../../store/index.js';
+import { Rv1 } from '../../resource/index.js';
+import { DEFERRED, type BrokerModule, type ModuleContext, type Req } from '../../service/index.js';
+import { applyEvent, newJob, resultOf, returnCodeOf, type Job } from './job.js';
+import { evaluate, parseDependencies, type Dependency } from './deps.js';
+import { defaultPriority, type PriorityPlugin } from './priority.js';
+
+/** Runtime bookkeeping of requests in flight (not job state: never persisted). */
+interface Flight {
+  alloc?: boolean;
+  exec?: boolean;
+  free?: boolean;
+  cancelAlloc?: boolean;
+  killSent?: boolean;
+}
+
+interface SubmitPayload {
+  jobspec: Record<string, unknown>;
+  request: JobRequest;
+  name: string;
+  urgency: number;
+  flags: number;
+}
+
+const MAX_PRIORITY = 4294967295;
+const STATE_GROUPS: Record<string, JobStateName[]> = {
+  pending: ['DEPEND', 'PRIORITY', 'SCHED'],
+  running: ['RUN', 'CLEANUP'],
+  active: ['NEW', 'DEPEND', 'PRIORITY', 'SCHED', 'RUN', 'CLEANUP'],
+  inactive: ['INACTIVE'],
+  all: ['NEW', 'DEPEND', 'PRIORITY', 'SCHED', 'RUN', 'CLEANUP', 'INACTIVE'],
+};
+
+export function expandStates(states: string[] | undefined): Set<JobStateName> {
+  const out = new Set<JobStateName>();
+  for (const s of states ?? ['active']) {
+    const k = s.toLowerCase();
+    const group = STATE_GROUPS[k];
+    if (group) group.forEach((g) => out.add(g));
+    else if ((STATE_GROUPS['all'] as string[]).includes(s.toUpperCase())) out.add(s.toUpperCase() as JobStateName);
+    else throw invalid(`unknown job state "${s}": use new, depend, priority, sched, run, cleanup, inactive, or a group: pending, running, active, inactive, all`);
+  }
+  return out;
+}
+
+export class JobManager implements BrokerModule {
+  readonly name = 'job-manager';
+  readonly ranks = 'leader' as const;
+  private ctx!: ModuleContext;
+  private store!: Store;
+  private readonly jobs = new Map<number, Job>();
+  private readonly flight = new Map<number, Flight>();
+  private nextId = 1;
+  private readonly priority: PriorityPlugin = defaultPriority;
+  /** target job id → jobs waiting on it. */
+  private readonly depWaiters = new Map<number, Array<{ id: number; dep: Dependency }>>();
+  private readonly timers = new Map<number, NodeJS.Timeout>();
+  private readonly waiters = new Map<number, Req[]>();
+  private readonly waitAll: Array<{ req: Req; userid: number | undefined; failed: number }> = [];
+  private readonly logWatchers = new Map<number, Set<Req>>();
+  private readonly journals = new Set<Req>();
+  private readonly drainWaiters: Req[] = [];
+  private readonly idleWaiters: Req[] = [];
+  private queueEnabled = true;
+  private queueDisabledReason = '';
+  private queueStarted = true;
+  private stopping = false;
+
+  async start(ctx: ModuleContext): Promise<void> {
+    this.ctx = ctx;
+    if (!ctx.store) throw new Error('job-manager needs the instance store (rank 0)');
+    this.store = ctx.store;
+    this.nextId = Math.max(this.store.maxJobId(), this.store.kvGet<number>('job-manager.last-id') ?? 0) + 1;
+    const q = this.store.kvGet<{ enabled: boolean; reason: string; started: boolean }>('job-manager.queue');
+    if (q) { this.queueEnabled = q.enabled; this.queueDisabledReason = q.reason; this.queueStarted = q.started; }
+    ctx.register([
+      { topic: 'job-manager.submit', handler: (r) => this.submit(r) },
+      { topic: 'job-manager.list', handler: (r) => this.list(r.payload as ListRequest, r.cred) },
+      { topic: 'job-manager.info', handler: (r) => this.info(r.payload as { id: number }) },
+      { topic: 'job-manager.eventlog', handler: (r) => this.eventlog(r) },
+      { topic: 'job-manager.journal', handler: (r) => this.journal(r) },
+      { topic: 'job-manager.wait', handler: (r) => this.wait(r) },
+      { topic: 'job-manager.cancel', handler: (r) => this.cancel(r.payload as { ids?: number[]; all?: boolean; note?: string }, r.cred) },
+      { topic: 'job-manager.raise', handler: (r) => this.raise(r.payload as { id: number; type: string; severity: number; note: string }, r.cred) },
+      { topic: 'job-manager.urgency', handler: (r) => this.setUrgency(r.payload as { id: number; urgency: number }, r.cred) },
+      { topic: 'job-manager.update', handler: (r) => this.update(r.payload as { id: number; updates: Record<string, unknown> }, r.cred) },
+      { topic: 'job-manager.queue-status', handler: () => this.queueStatus() },
+      { topic: 'job-manager.queue-enable', ownerOnly: true, handler: (r) => this.queueEnable(r.payload as { enable: boolean; reason?: string }) },
+      { topic: 'job-manager.queue-start', ownerOnly: true, handler: (r) => this.queueStart(r.payload as { start: boolean }) },
+      { topic: 'job-manager.queue-drain', handler: (r) => this.queueWait(r, this.drainWaiters) },
+      { topic: 'job-manager.queue-idle', handler: (r) => this.queueWait(r, this.idleWaiters) },
+      { topic: 'job-manager.stats', handler: () => this.stats() },
+    ]);
+    await this.restart();
+  }
+
+  stop(): void {
+    this.stopping = true;
+    for (const t of this.timers.values()) clearTimeout(t);
+  }
+
+  // ---- the event log ------------------------------------------------------------
+
+  private post(job: Job, name: string, context?: Record<string, unknown>): Job {
+    const ev: JobEvent = context === undefined ? { timestamp: Date.now() / 1000, name } : { timestamp: Date.now() / 1000, name, context };
+    const seq = job.seq;
+    const next = applyEvent(job, ev);
+    this.jobs.set(job.id, next);
+    this.store.appendEvent(job.id, seq, ev);
+    this.notify(next, ev);
+    if (next.state !== job.state) this.onStateChange(next, job.state);
+    this.action(next.id);
+    return this.jobs.get(job.id) ?? next;
+  }
+
+  private notify(job: Job, ev: JobEvent): void {
+    for (const r of this.journals) r.respond({ id: job.id, event: ev }, true);
+    const ws = this.logWatchers.get(job.id);
+    if (ws) for (const r of ws) r.respond(ev, true);
+  }
+
+  private onStateChange(job: Job, _from: JobStateName): void {
+    if (job.state === 'RUN') this.resolveDependents(job);
+    if (job.state === 'INACTIVE') this.onInactive(job);
+    else if (job.state === 'CLEANUP' && this.idleWaiters.length) this.checkQueueWaiters();
+  }
+
+  // ---- actions: the side effects each state calls for (idempotent) ----------------
+
+  private action(id: number): void {
+    const job = this.jobs.get(id);
+    if (!job || this.stopping) return;
+    const f = this.flightOf(id);
+    switch (job.state) {
+      case 'DEPEND':
+        if (job.deps.length === 0) this.post(job, 'depend');
+        break;
+      case 'PRIORITY':
+        this.post(job, 'priority', { priority: this.computePriority(job) });
+        break;
+      case 'SCHED':
+        if (!f.alloc && this.queueStarted && job.priority > 0) this.requestAlloc(job, f);
+        else if (f.alloc && !f.cancelAlloc && (job.priority === 0 || !this.queueStarted)) this.cancelAlloc(job, f);
+        break;
+      case 'RUN':
+        if (!f.exec) this.startExec(job, f);
+        break;
+      case 'CLEANUP':
+        this.cleanup(job, f);
+        break;
+      default:
+        break;
+    }
+  }
+
+  private flightOf(id: number): Flight {
+    let f = this.flight.get(id);
+    if (!f) { f = {}; this.flight.set(id, f); }
+    return f;
+  }
+
+  private computePriority(job: Job): number {
+    if (job.urgency === 0) return 0;
+    if (job.urgency === 31) return MAX_PRIORITY;
+    return Math.max(1, Math.min(MAX_PRIORITY - 1, Math.round(this.priority.priority(job))));
+  }
+
+  private requestAlloc(job: Job, f: Flight): void {
+    f.alloc = true;
+    this.ctx.rpc<SchedAllocResponse>('sched.alloc', { id: job.id, priority: job.priority, userid: job.userid, t_submit: job.t_submit, request: job.request })
+      .then((resp) => {
+        f.alloc = false;
+        f.cancelAlloc = false;
+        const cur = this.jobs.get(job.id);
+        if (!cur) return;
+        if (resp.type === 'success') {
+          if (cur.state === 'SCHED') this.post(cur, 'alloc', { R: resp.R as Record<string, unknown> });
+          else this.ctx.rpc('sched.free', { id: job.id, R: resp.R }).catch(() => {}); // raced with an exception: give it back
+        } else if (resp.type === 'denied') {
+          this.post(cur, 'exception', { type: 'alloc', severity: 0, userid: 0, note: resp.note });
+        } else {
+          this.action(job.id);
+        }
+      })
+      .catch((e: unknown) => {
+        f.alloc = false;
+        const cur = this.jobs.get(job.id);
+        if (cur && cur.state !== 'INACTIVE') this.post(cur, 'exception', { type: 'alloc', severity: 0, userid: 0, note: `scheduler error: ${FractalError.from(e).message}` });
+      });
+  }
+
+  private cancelAlloc(job: Job, f: Flight): void {
+    f.cancelAlloc = true;
+    this.ctx.rpc('sched.cancel', { id: job.id }).catch(() => {});
+  }
+
+  private startExec(job: Job, f: Flight, reattach = false): void {
+    f.exec = true;
+    const onResp = (p: unknown) => {
+      const r = p as ExecStartResponse;
+      const cur = this.jobs.get(job.id);
+      if (!cur) return;
+      switch (r.type) {
+        case 'start': if (!cur.started) this.post(cur, 'start'); break;
+        case 'finish': if (!cur.finished) this.post(cur, 'finish', { status: r.status }); break;
+        case 'exception': this.post(cur, 'exception', { type: r.etype, severity: r.severity, userid: 0, note: r.note }); break;
+        case 'release': {
+          f.exec = false;
+          if (!cur.released) this.post(this.jobs.get(job.id) ?? cur, 'release', { ranks: 'all', final: true });
+          // The executor keeps the result until this is durable.
+          void this.store.flush().then(() => this.ctx.rpc('exec.done', { id: job.id }).catch(() => {}));
+          break;
+        }
+      }
+    };
+    this.ctx.rpcStream('exec.start', {
+      id: job.id, userid: job.userid, R: job.R, jobspec: job.jobspec, request: job.request, reattach, started: job.started,
+    }, onResp).catch((e: unknown) => {
+      f.exec = false;
+      const cur = this.jobs.get(job.id);
+      if (!cur || cur.state === 'INACTIVE') return;
+      if (!cur.exception) this.post(cur, 'exception', { type: 'exec', severity: 0, userid: 0, note: FractalError.from(e).message });
+      const now = this.jobs.get(job.id);
+      if (now && !now.released) this.post(now, 'release', { ranks: 'all', final: true });
+    });
+  }
+
+  private cleanup(job: Job, f: Flight): void {
+    if (f.alloc) {
+      if (!f.cancelAlloc) this.cancelAlloc(job, f);
+      return;
+    }
+    if (f.exec) {
+      if (!f.killSent) {
+        f.killSent = true;
+        this.ctx.rpc('exec.kill', { id: job.id, signal: 'SIGTERM' }).catch(() => {});
+      }
+      return;
+    }
+    if (job.R && job.started && !job.released) {
+      // Shells ran before a restart and have not been collected: reattach.
+      this.startExec(job, f, true);
+      return;
+    }
+    if (job.R && !job.freed) {
+      if (f.free) return;
+      f.free = true;
+      this.ctx.rpc('sched.free', { id: job.id, R: job.R })
+        .catch(() => {})
+        .finally(() => {
+          f.free = false;
+          const cur = this.jobs.get(job.id);
+          if (cur && !cur.freed) this.post(cur, 'free');
+        });
+      return;
+    }
+    this.post(job, 'clean');
+  }
+
+  private onInactive(job: Job): void {
+    const t = this.timers.get(job.id);
+    if (t) { clearTimeout(t); this.timers.delete(job.id); }
+    this.store.putJob(this.record(job));
+    this.jobs.delete(job.id);
+    this.flight.delete(job.id);
+    this.resolveDependents(job);
+    const info = this.waitResult(job);
+    for (const r of this.waiters.get(job.id) ?? []) r.respond(info);
+    this.waiters.delete(job.id);
+    const ws = this.logWatchers.get(job.id);
+    if (ws) for (const r of ws) r.respond(null);
+    this.logWatchers.delete(job.id);
+    for (const w of this.waitAll) if (w.userid === undefined || w.userid === job.userid) { if (!info.success) w.failed++; }
+    this.checkQueueWaiters();
+  }
+
+  // ---- dependencies ---------------------------------------------------------------
+
+  private addDependencies(job: Job, deps: Dependency[]): Job {
+    let cur = job;
+    for (const dep of deps) {
+      if (dep.scheme === 'begin-time') {
+        if (dep.value * 1000 <= Date.now()) continue;
+        cur = this.post(cur, 'dependency-add', { description: dep.description });
+        this.armBeginTime(cur.id, dep);
+        continue;
+      }
+      const verdict = this.dependencyVerdict(dep);
+      if (verdict === true) continue;
+      cur = this.post(cur, 'dependency-add', { description: dep.description });
+      if (verdict === false) {
+        cur = this.post(cur, 'exception', { type: 'dependency', severity: 0, userid: 0, note: `dependency ${dep.description} can never be satisfied` });
+        continue;
+      }
+      const list = this.depWaiters.get(dep.value) ?? [];
+      list.push({ id: cur.id, dep });
+      this.depWaiters.set(dep.value, list);
+    }
+    return cur;
+  }
+
+  private armBeginTime(id: number, dep: Dependency): void {
+    const ms = Math.max(0, dep.value * 1000 - Date.now());
+    // setTimeout caps at ~24.8 days; re-arm for longer waits.
+    const t = setTimeout(() => {
+      this.timers.delete(id);
+      if (dep.value * 1000 > Date.now()) return this.armBeginTime(id, dep);
+      const cur = this.jobs.get(id);
+      if (cur && cur.deps.includes(dep.description)) this.post(cur, 'dependency-remove', { description: dep.description });
+    }, Math.min(ms, 2 ** 31 - 1));
+    this.timers.set(id, t);
+  }
+
+  private dependencyVerdict(dep: Dependency): boolean | undefined {
+    const active = this.jobs.get(dep.value);
+    if (active) return evaluate(dep, { state: active.state, success: false, started: active.started });
+    const rec = this.store.getJob(dep.value);
+    if (!rec) throw invalid(`dependency ${dep.description}: there is no job ${dep.value} in this instance`);
+    return evaluate(dep, { state: rec.state, success: rec.result === 'COMPLETED', started: rec.t_run !== null });
+  }
+
+  private resolveDependents(target: Job): void {
+    const list = this.depWaiters.get(target.id);
+    if (!list) return;
+    const success = target.state === 'INACTIVE' && resultOf(target) === 'COMPLETED';
+    const remaining: typeof list = [];
+    for (const w of list) {
+      const verdict = evaluate(w.dep, { state: target.state, success, started: target.started });
+      const cur = this.jobs.get(w.id);
+      if (!cur) continue;
+      if (verdict === undefined) { remaining.push(w); continue; }
+      if (verdict) this.post(cur, 'dependency-remove', { description: w.dep.description });
+      else if (cur.state === 'DEPEND') this.post(cur, 'exception', { type: 'dependency', severity: 0, userid: 0, note: `dependency ${w.dep.description} can never be satisfied` });
+    }
+    if (remaining.length) this.depWaiters.set(target.id, remaining);
+    else this.depWaiters.delete(target.id);
+  }
+
+  // ---- submit and restart -------------------------------------------------------
+
+  private async submit(req: Req): Promise<unknown> {
+    const p = req.payload as SubmitPayload & { userid?: number };
+    if (!this.queueEnabled) throw new FractalError(ErrorCodes.DISABLED, `job submission is disabled${this.queueDisabledReason ? ': ' + this.queueDisabledReason : ''} (an administrator can enable it with \`fractal queue enable\`)`);
+    const system = (p.jobspec['attributes'] as { system?: Record<string, unknown> } | undefined)?.system;
+    const deps = parseDependencies(system);
+    for (const d of deps) if (d.scheme !== 'begin-time') this.dependencyVerdict(d); // unknown targets are rejected before an id is used
+    const id = this.nextId++;
+    const job0 = newJob(id, p.jobspec, p.request, p.name);
+    this.jobs.set(id, job0);
+    let job = this.post(job0, 'submit', { userid: req.cred.userid, urgency: p.urgency, flags: p.flags, version: 1 });
+    // The job row is written with the first event so that a restart finds the job.
+    this.store.putJob(this.record(job));
+    job = this.addDependencies(job, deps);
+    if (job.state === 'NEW') this.post(job, 'validate');
+    await this.store.flush();
+    return { id };
+  }
+
+  private async restart(): Promise<void> {
+    const ids = this.store.activeJobIds();
+    for (const id of ids) {
+      const rec = this.store.getJob(id);
+      if (!rec) continue;
+      const spec = JSON.parse(rec.jobspec) as { jobspec: Record<string, unknown>; request: JobRequest };
+      let job = newJob(id, spec.jobspec, spec.request, rec.name);
+      for (const ev of this.store.events(id)) job = applyEvent(job, ev);
+      this.jobs.set(id, job);
+    }
+    const allocated = [...this.jobs.values()].filter((j) => j.R && !j.freed).map((j) => ({ id: j.id, R: j.R }));
+    if (allocated.length) await this.ctx.rpc('sched.hello', { jobs: allocated });
+    for (const job of this.jobs.values()) {
+      for (const d of job.deps) {
+        const m = /^(after|afterany|afterok|afternotok|begin-time)=(\d+(?:\.\d+)?)$/.exec(d);
+        if (!m) continue;
+        const dep: Dependency = { scheme: m[1] as Dependency['scheme'], value: Number(m[2]), description: d };
+        if (dep.scheme === 'begin-time') this.armBeginTime(job.id, dep);
+        else {
+          const verdict = this.dependencyVerdictSafe(dep);
+          if (verdict === true) this.post(job, 'dependency-remove', { description: d });
+          else if (verdict === false) this.post(job, 'exception', { type: 'dependency', severity: 0, userid: 0, note: `dependency ${d} can never be satisfied` });
+          else this.depWaiters.set(dep.value, [...(this.depWaiters.get(dep.value) ?? []), { id: job.id, dep }]);
+        }
+      }
+    }
+    if (ids.length) this.ctx.log(`restart: replayed ${ids.length} active job(s)`);
+    for (const job of [...this.jobs.values()]) {
+      if (job.state === 'RUN') this.startExec(job, this.flightOf(job.id), true);
+      else this.action(job.id);
+    }
+  }
+
+  private dependencyVerdictSafe(dep: Dependency): boolean | undefined {
+    try { return this.dependencyVerdict(dep); } catch { return false; }
+  }
+
+  // ---- records and queries ----------------------------------------------------------
+
+  private record(job: Job): JobRecord {
+    const R = job.R as { execution?: { nodelist?: string[] } } | undefined;
+    return {
+      id: job.id, userid: job.userid, name: job.name, state: job.state, urgency: job.urgency, priority: job.priority,
+      t_submit: job.t_submit, t_run: job.t_run ?? null, t_inactive: job.t_inactive ?? null,
+      nnodes: job.request.nnodes || (R?.execution?.nodelist ? countHosts(R) : 0), ntasks: job.request.ntasks, ncores: job.request.nslots * job.request.coresPerSlot,
+      result: job.state === 'INACTIVE' ? resultOf(job) : null,
+      returncode: job.state === 'INACTIVE' ? returnCodeOf(job) : null,
+      exception: job.exception ? JSON.stringify(job.exception) : null,
+      nodelist: R?.execution?.nodelist ? R.execution.nodelist.join(',') : null,
+      jobspec: JSON.stringify({ jobspec: job.jobspec, request: job.request }),
+      R: job.R ? JSON.stringify(job.R) : null,
+      waitstatus: job.status ?? null,
+    };
+  }
+
+  private toInfo(job: Job): JobInfo {
+    const R = job.R as { execution?: { nodelist?: string[] } } | undefined;
+    const info: JobInfo = {
+      id: job.id, userid: job.userid, name: job.name, state: job.state, urgency: job.urgency, priority: job.priority,
+      t_submit: job.t_submit, t_run: job.t_run, nnodes: job.request.nnodes || (R ? countHosts(R) : 0), ntasks: job.request.ntasks,
+      ncores: job.request.nslots * job.request.coresPerSlot, nodelist: R?.execution?.nodelist?.join(','), duration: job.request.duration,
+      exception: job.exception, dependencies: job.deps.length ? [...job.deps] : undefined,
+    };
+    if (job.state === 'DEPEND') info.reason = job.deps.length ? `dependency (${job.deps.join(', ')})` : 'dependency';
+    else if (job.state === 'SCHED' || job.state === 'PRIORITY') info.reason = job.priority === 0 ? 'held' : !this.queueStarted ? 'queue stopped' : 'resources';
+    return info;
+  }
+
+  private recordToInfo(r: JobRecord): JobInfo {
+    const spec = JSON.parse(r.jobspec) as { request: JobRequest };
+    return {
+      id: r.id, userid: r.userid, name: r.name, state: r.state as JobStateName, urgency: r.urgency, priority: r.priority,
+      t_submit: r.t_submit, t_run: r.t_run ?? undefined, t_inactive: r.t_inactive ?? undefined, nnodes: r.nnodes, ntasks: r.ntasks, ncores: r.ncores,
+      nodelist: r.nodelist ?? undefined, duration: spec.request.duration, result: r.result ?? undefined, returncode: r.returncode ?? undefined,
+      waitstatus: r.waitstatus ?? undefined, exception: r.exception ? (JSON.parse(r.exception) as JobInfo['exception']) : undefined,
+    };
+  }
+
+  private list(p: ListRequest, cred: Cred): unknown {
+    const states = expandStates(p.states);
+    const limit = p.limit && p.limit > 0 ? p.limit : Infinity;
+    const ids = p.ids ? new Set(p.ids) : undefined;
+    const out: JobInfo[] = [];
+    const userid = p.userid;
+    for (const job of this.jobs.values()) {
+      if (!states.has(job.state)) continue;
+      if (userid !== undefined && job.userid !== userid) continue;
+      if (ids && !ids.has(job.id)) continue;
+      out.push(this.toInfo(job));
+    }
+    out.sort((a, b) => b.id - a.id);
+    if (states.has('INACTIVE') && out.length < limit) {
+      const filter = { states: ['INACTIVE'], ...(userid !== undefined ? { userid } : {}), ...(Number.isFinite(limit) ? { limit: limit - out.length } : {}) };
+      const recs = ids ? [...ids].map((i) => this.store.getJob(i)).filter((r): r is JobRecord => r?.state === 'INACTIVE') : this.store.listJobs(filter);
+      for (const r of recs) out.push(this.recordToInfo(r));
+    }
+    void cred;
+    return { jobs: Number.isFinite(limit) ? out.slice(0, limit) : out };
+  }
+
+  private lookup(id: unknown): Job | JobRecord {
+    if (typeof id !== 'number' || !Number.isInteger(id)) throw invalid(`job id must be an integer (got ${JSON.stringify(id)})`);
+    const j = this.jobs.get(id) ?? this.store.getJob(id);
+    if (!j) throw new FractalError(ErrorCodes.NOT_FOUND, `no job ${id} in this instance (list jobs with \`fractal jobs -a\`)`);
+    return j;
+  }
+
+  private info(p: { id: number }): unknown {
+    const j = this.lookup(p?.id);
+    const active = this.jobs.get(j.id);
+    if (active) return { job: this.toInfo(active), jobspec: active.jobspec, R: active.R ?? null };
+    const r = j as JobRecord;
+    return { job: this.recordToInfo(r), jobspec: (JSON.parse(r.jobspec) as { jobspec: unknown }).jobspec, R: r.R ? JSON.parse(r.R) as unknown : null };
+  }
+
+  private async eventlog(req: Req): Promise<unknown> {
+    const p = req.payload as { id: number; follow?: boolean };
+    const j = this.lookup(p?.id);
+    await this.store.flush();
+    for (const ev of this.store.events(j.id)) req.respond(ev, true);
+    const active = this.jobs.get(j.id);
+    if (!p.follow || !active) return null;
+    let set = this.logWatchers.get(j.id);
+    if (!set) { set = new Set(); this.logWatchers.set(j.id, set); }
+    set.add(req);
+    req.onCancel(() => set.delete(req));
+    return DEFERRED;
+  }
+
+  private async journal(req: Req): Promise<unknown> {
+    const p = (req.payload ?? {}) as { backlog?: boolean };
+    if (p.backlog !== false) {
+      await this.store.flush();
+      for (const { jobid, event } of this.store.allEvents()) req.respond({ id: jobid, event }, true);
+    }
+    req.respond({ id: -1 }, true); // sentinel: backlog done, live events follow
+    this.journals.add(req);
+    req.onCancel(() => this.journals.delete(req));
+    return DEFERRED;
+  }
+
+  private waitResult(j: Job): WaitResponse {
+    const result = resultOf(j);
+    const rc = returnCodeOf(j);
+    const errstr = j.exception ? `${j.exception.type}: ${j.exception.note}` : rc ? `exited with code ${rc}` : '';
+    return { id: j.id, success: result === 'COMPLETED', result, returncode: rc, errstr };
+  }
+
+  private wait(req: Req): unknown {
+    const p = (req.payload ?? {}) as { id?: number; all?: boolean };
+    if (p.all) {
+      const userid = (req.cred.rolemask & ROLE_OWNER) ? undefined : req.cred.userid;
+      const w = { req, userid, failed: 0 };
+      this.waitAll.push(w);
+      req.onCancel(() => this.waitAll.splice(this.waitAll.indexOf(w), 1));
+      this.checkQueueWaiters();
+      return DEFERRED;
+    }
+    const j = this.lookup(p.id);
+    const active = this.jobs.get(j.id);
+    if (!active) {
+      const r = j as JobRecord;
+      const result = r.result ?? 'FAILED';
+      const exc = r.exception ? (JSON.parse(r.exception) as { type: string; note: string }) : undefined;
+      return { id: r.id, success: result === 'COMPLETED', result, returncode: r.returncode, errstr: exc ? `${exc.type}: ${exc.note}` : r.returncode ? `exited with code ${r.returncode}` : '' } satisfies WaitResponse;
+    }
+    const list = this.waiters.get(j.id) ?? [];
+    list.push(req);
+    this.waiters.set(j.id, list);
+    return DEFERRED;
+  }
+
+  private authorize(job: { userid: number }, cred: Cred, what: string): void {
+    if ((cred.rolemask & ROLE_OWNER) === 0 && cred.userid !== job.userid) throw new FractalError(ErrorCodes.PERMISSION, `${what}: job belongs to user ${job.userid}`);
+  }
+
+  private cancel(p: { ids?: number[]; all?: boolean; note?: string }, cred: Cred): unknown {
+    const targets: Job[] = [];
+    if (p?.all) {
+      for (const j of this.jobs.values()) if ((cred.rolemask & ROLE_OWNER) || j.userid === cred.userid) targets.push(j);
+    } else {
+      if (!Array.isArray(p?.ids) || p.ids.length === 0) throw invalid('cancel needs job ids, or all: true');
+      for (const id of p.ids) {
+        const j = this.lookup(id);
+        const active = this.jobs.get(j.id);
+        if (!active) throw new FractalError(ErrorCodes.INVALID_ARGUMENT, `job ${id} is already inactive`);
+        this.authorize(active, cred, `cannot cancel job ${id}`);
+        targets.push(active);
+      }
+    }
+    let n = 0;
+    for (const j of targets) {
+      const cur = this.jobs.get(j.id);
+      if (!cur || cur.state === 'INACTIVE' || cur.exception) continue;
+      this.post(cur, 'exception', { type: 'cancel', severity: 0, userid: cred.userid, note: p.note ?? '' });
+      n++;
+    }
+    return { canceled: n };
+  }
+
+  private raise(p: { id: number; type: string; severity: number; note: string }, cred: Cred): unknown {
+    const j = this.jobs.get(p?.id);
+    if (!j) throw new FractalError(ErrorCodes.NOT_FOUND, `no active job ${p?.id}`);
+    this.authorize(j, cred, `cannot raise an exception on job ${p.id}`);
+    const severity = p.severity ?? 0;
+    if (!Number.isInteger(severity) || severity < 0 || severity > 7) throw invalid('exception severity must be an integer 0-7');
+    if (typeof p.type !== 'string' || !/^[a-z][a-z0-9_-]*$/i.test(p.type)) throw invalid('exception type must be a word, e.g. "cancel" or "node-failure"');
+    this.post(j, 'exception', { type: p.type, severity, userid: cred.userid, note: p.note ?? '' });
+    return {};
+  }
+
+  private setUrgency(p: { id: number; urgency: number }, cred: Cred): unknown {
+    const j = this.jobs.get(p?.id);
+    if (!j) throw new FractalError(ErrorCodes.NOT_FOUND, `no active job ${p?.id}`);
+    this.authorize(j, cred, `cannot change the urgency of job ${p.id}`);
+    const u = p.urgency;
+    if (!Number.isInteger(u) || u < 0 || u > 31) throw invalid(`urgency must be an integer 0-31 (0 holds the job, 31 expedites it), got ${JSON.stringify(u)}`);
+    if ((cred.rolemask & ROLE_OWNER) === 0 && u > 16) throw new FractalError(ErrorCodes.PERMISSION, 'only the instance owner may set urgency above 16');
+    const old = j.urgency;
+    let cur = this.post(j, 'urgency', { userid: cred.userid, urgency: u });
+    if (cur.state === 'SCHED') {
+      const prio = this.computePriority(cur);
+      if (prio !== cur.priority) {
+        cur = this.post(cur, 'priority', { priority: prio });
+        if (this.flight.get(cur.id)?.alloc && prio > 0) this.ctx.rpc('sched.prioritize', { jobs: [[cur.id, prio]] }).catch(() => {});
+      }
+    }
+    return { old_urgency: old };
+  }
+
+  private update(p: { id: number; updates: Record<string, unknown> }, cred: Cred): unknown {
+    const j = this.jobs.get(p?.id);
+    if (!j) throw new FractalError(ErrorCodes.NOT_FOUND, `no active job ${p?.id} (only pending jobs can be updated)`);
+    this.authorize(j, cred, `cannot update job ${p.id}`);
+    const updates = p.updates ?? {};
+    const ctx: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(updates)) {
+      if (k === 'duration' || k === 'attributes.system.duration') {
+        if (typeof v !== 'number' || !(v >= 0)) throw invalid('duration must be a number of seconds >= 0 (0 = unlimited)');
+        if (j.state === 'RUN' || j.state === 'CLEANUP' || j.state === 'INACTIVE') throw invalid(`job ${j.id} is ${j.state}: its duration can be updated only while it is pending`);
+        ctx['attributes.system.duration'] = v;
+      } else if (k === 'name' || k === 'attributes.system.job.name') {
+        if (typeof v !== 'string' || !v) throw invalid('name must be a non-empty string');
+        ctx['attributes.system.job.name'] = v;
+      } else if (k !== 'urgency') {
+        throw invalid(`cannot update "${k}": updatable keys are duration, name, urgency`);
+      }
+    }
+    if (Object.keys(ctx).length) this.post(j, 'jobspec-update', ctx);
+    if (updates['urgency'] !== undefined) this.setUrgency({ id: j.id, urgency: updates['urgency'] as number }, cred);
+    return { updated: Object.keys(updates) };
+  }
+
+  // ---- queue control -----------------------------------------------------------------
+
+  private saveQueue(): void {
+    this.store.kvPut('job-manager.queue', { enabled: this.queueEnabled, reason: this.queueDisabledReason, started: this.queueStarted });
+  }
+
+  private queueStatus(): unknown {
+    const counts = this.stats() as { counts: Record<string, number> };
+    return { enabled: this.queueEnabled, reason: this.queueDisabledReason, started: this.queueStarted, counts: counts.counts };
+  }
+
+  private queueEnable(p: { enable: boolean; reason?: string }): unknown {
+    this.queueEnabled = !!p.enable;
+    this.queueDisabledReason = p.enable ? '' : p.reason ?? '';
+    this.saveQueue();
+    return this.queueStatus();
+  }
+
+  private queueStart(p: { start: boolean }): unknown {
+    this.queueStarted = !!p.start;
+    this.saveQueue();
+    for (const j of [...this.jobs.values()]) if (j.state === 'SCHED') this.action(j.id);
+    return this.queueStatus();
+  }
+
+  private queueWait(req: Req, list: Req[]): unknown {
+    list.push(req);
+    req.onCancel(() => list.splice(list.indexOf(req), 1));
+    this.checkQueueWaiters();
+    return DEFERRED;
+  }
+
+  private checkQueueWaiters(): void {
+    let active = 0, running = 0;
+    const activeByUser = new Map<number, number>();
+    for (const j of this.jobs.values()) {
+      active++;
+      activeByUser.set(j.userid, (activeByUser.get(j.userid) ?? 0) + 1);
+      if (j.state === 'RUN' || j.state === 'CLEANUP') running++;
+    }
+    if (active === 0) for (const r of this.drainWaiters.splice(0)) r.respond({});
+    if (running === 0) for (const r of this.idleWaiters.splice(0)) r.respond({});
+    for (let i = this.waitAll.length - 1; i >= 0; i--) {
+      const w = this.waitAll[i]!;
+      const n = w.userid === undefined ? active : activeByUser.get(w.userid) ?? 0;
+      if (n === 0) {
+        this.waitAll.splice(i, 1);
+        // Only jobs that ended while the caller waited are counted; earlier failures are in `fractal jobs`.
+        w.req.respond({ failed: w.failed });
+      }
+    }
+  }
+
+  private stats(): unknown {
+    const counts: Record<string, number> = { NEW: 0, DEPEND: 0, PRIORITY: 0, SCHED: 0, RUN: 0, CLEANUP: 0 };
+    for (const j of this.jobs.values()) counts[j.state] = (counts[j.state] ?? 0) + 1;
+    return { counts, active: this.jobs.size, next_id: this.nextId };
+  }
+}
+
+function countHosts(R: unknown): number {
+  try {
+    return Rv1.parse(R).nnodes;
+  } catch {
+    return 0;
+  }
+}

@@ -1,0 +1,10 @@
+/**
+ * protocol: the wire format shared by brokers, modules, executors and clients:
+ * message types, framing and codec, connections, instance URIs.
+ */
+export * from './message.js';
+export { encodeFrame, FrameDecoder, MAX_FRAME } from './codec.js';
+export { Connection, dial } from './connection.js';
+export { parseUri, localUri, type UriTarget } from './uri.js';
+export { RpcPeer, type RpcStreamHandler } from './rpc.js';
+export * from './services.js';

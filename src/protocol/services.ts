@@ -1,0 +1,103 @@
+/**
+ * Payload types of the instance's services, shared by the modules that
+ * implement them and the clients that call them. Payloads are validated by
+ * the receiving handler; these types describe the valid shape.
+ */
+import type { JobRequest } from '../jobspec/index.js';
+
+// ---- job states (Flux RFC 21), as bits so that groups can be tested quickly
+export const JobState = {
+  NEW: 1, DEPEND: 2, PRIORITY: 4, SCHED: 8, RUN: 16, CLEANUP: 32, INACTIVE: 64,
+} as const;
+export type JobStateName = keyof typeof JobState;
+export const STATE_NAMES = Object.keys(JobState) as JobStateName[];
+export const PENDING_MASK = JobState.DEPEND | JobState.PRIORITY | JobState.SCHED;
+export const RUNNING_MASK = JobState.RUN | JobState.CLEANUP;
+export const ACTIVE_MASK = PENDING_MASK | RUNNING_MASK | JobState.NEW;
+
+/** Flux RFC 18 event. */
+export interface JobEvent {
+  timestamp: number;
+  name: string;
+  context?: Record<string, unknown>;
+}
+
+// ---- scheduler protocol (after Flux RFC 27) ---------------------------------
+export interface SchedAllocRequest {
+  id: number;
+  priority: number;
+  userid: number;
+  t_submit: number;
+  request: JobRequest;
+}
+export type SchedAllocResponse =
+  | { type: 'success'; R: unknown; annotations?: Record<string, unknown> }
+  | { type: 'denied'; note: string }
+  | { type: 'canceled' };
+export interface SchedHello { jobs: { id: number; R: unknown }[] }
+
+// ---- exec protocol ----------------------------------------------------------
+export interface ExecStartRequest {
+  id: number;
+  userid: number;
+  R: unknown;
+  jobspec: unknown;
+  request: JobRequest;
+  /** True after a broker restart: find the job's shells before starting anything. */
+  reattach?: boolean;
+  /** The job's event log already has `start` (its shells ran before the restart). */
+  started?: boolean;
+}
+export type ExecStartResponse =
+  | { type: 'start' }
+  | { type: 'finish'; status: number }
+  | { type: 'exception'; etype: string; severity: number; note: string }
+  | { type: 'release'; final: boolean };
+
+// ---- job-manager / listing ----------------------------------------------------
+export interface SubmitRequest {
+  jobspec: unknown;
+  urgency?: number;
+  flags?: number;
+}
+export interface SubmitResponse { id: number }
+
+export interface JobInfo {
+  id: number;
+  userid: number;
+  name: string;
+  state: JobStateName;
+  urgency: number;
+  priority: number;
+  t_submit: number;
+  t_run?: number | undefined;
+  t_inactive?: number | undefined;
+  nnodes: number;
+  ntasks: number;
+  ncores: number;
+  nodelist?: string | undefined;
+  duration: number;
+  result?: string | undefined;
+  returncode?: number | undefined;
+  waitstatus?: number | undefined;
+  exception?: { type: string; severity: number; note: string } | undefined;
+  dependencies?: string[] | undefined;
+  /** Why a pending job is not running yet. */
+  reason?: string | undefined;
+}
+
+export interface ListRequest {
+  /** State names or groups (pending, running, active, inactive, all). */
+  states?: string[];
+  userid?: number;
+  ids?: number[];
+  limit?: number;
+}
+
+export interface WaitResponse {
+  id: number;
+  success: boolean;
+  result: string;
+  returncode: number | null;
+  errstr: string;
+}

@@ -1,0 +1,211 @@
+/**
+ * The executor: one long-lived process per broker rank that hosts the job
+ * shells of all jobs on that node. It starts tasks, binds them to cores,
+ * captures their output, enforces time limits and delivers signals.
+ *
+ * It outlives its broker on purpose: when the broker crashes and restarts it
+ * reconnects here, finds the jobs still running, and collects the exit
+ * statuses of the ones that ended meanwhile (kept until acknowledged).
+ *
+ * Its process entry is main.ts.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { openSync, closeSync, appendFileSync, readFileSync, writeFileSync, renameSync } from 'node:fs';
+import { constants } from 'node:os';
+import { RpcPeer, type Connection, type RequestMsg } from '../protocol/index.js';
+import { invalid } from '../errors/index.js';
+import { waitStatus, type ShellFinished, type ShellJob, type ShellInventory, type ShellOutput } from './types.js';
+
+interface RunningJob {
+  spec: ShellJob;
+  procs: ChildProcess[];
+  remaining: number;
+  status: number;
+  timedOut: boolean;
+  limitTimer?: NodeJS.Timeout | undefined;
+  killTimer?: NodeJS.Timeout | undefined;
+}
+
+const signum = (s: NodeJS.Signals): number => constants.signals[s] ?? 15;
+
+export class Executor {
+  private readonly running = new Map<number, RunningJob>();
+  /** Results not yet acknowledged by the broker, persisted so that even an executor restart keeps them. */
+  private readonly finished = new Map<number, ShellFinished>();
+  private peer: RpcPeer | undefined;
+  private outbox: Array<{ topic: string; payload: unknown }> = [];
+  private idleTimer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly resultsPath: string, private readonly idleExitMs: number) {
+    try {
+      for (const line of readFileSync(resultsPath, 'utf8').split('\n')) {
+        if (!line) continue;
+        const r = JSON.parse(line) as ShellFinished | { ack: number };
+        if ('ack' in r) this.finished.delete(r.ack);
+        else this.finished.set(r.id, r);
+      }
+    } catch { /* no results yet */ }
+  }
+
+  attach(conn: Connection): void {
+    // The newest broker connection wins (a restarted broker replaces a dead one).
+    this.peer?.conn.close();
+    const peer = new RpcPeer(conn);
+    this.peer = peer;
+    peer.onRequest = (req) => this.handle(peer, req);
+    conn.on('close', () => {
+      if (this.peer === peer) this.peer = undefined;
+      this.checkIdle();
+    });
+    for (const m of this.outbox) peer.notify(m.topic, m.payload);
+    this.outbox = [];
+    this.checkIdle();
+  }
+
+  private send(topic: string, payload: unknown): void {
+    if (this.peer) this.peer.notify(topic, payload);
+    else this.outbox.push({ topic, payload });
+  }
+
+  private handle(peer: RpcPeer, req: RequestMsg): void {
+    try {
+      const p = req.payload as Record<string, unknown>;
+      switch (req.topic) {
+        case 'executor.start': peer.respond(req, this.start(p as unknown as ShellJob)); break;
+        case 'executor.kill': peer.respond(req, this.kill(Number(p['id']), String(p['signal'] ?? 'SIGTERM'))); break;
+        case 'executor.list': peer.respond(req, this.inventory()); break;
+        case 'executor.ack': peer.respond(req, this.ack(p['ids'] as number[])); break;
+        case 'executor.shutdown': peer.respond(req, {}); this.shutdown(); break;
+        default: peer.respondError(req, invalid(`executor has no method ${req.topic}`));
+      }
+    } catch (e) {
+      peer.respondError(req, e);
+    }
+  }
+
+  inventory(): ShellInventory {
+    return { running: [...this.running.keys()], finished: [...this.finished.values()] };
+  }
+
+  start(spec: ShellJob): { started: number } {
+    if (this.running.has(spec.id) || this.finished.has(spec.id)) return { started: 0 };
+    const job: RunningJob = { spec, procs: [], remaining: spec.tasks.length, status: 0, timedOut: false };
+    this.running.set(spec.id, job);
+    clearTimeout(this.idleTimer);
+    const outFd = spec.stdoutPath ? openSync(spec.stdoutPath, 'a') : undefined;
+    const errFd = spec.stderrPath ? (spec.stderrPath === spec.stdoutPath ? outFd : openSync(spec.stderrPath, 'a')) : outFd;
+    const baseEnv = { ...spec.env };
+    if (spec.gpus.length > 0) baseEnv['CUDA_VISIBLE_DEVICES'] = spec.gpus.join(',');
+    spec.tasks.forEach((task, local) => {
+      const env = {
+        ...baseEnv,
+        FRACTAL_TASK_RANK: String(task), FRACTAL_TASK_LOCAL_ID: String(local),
+        SLURM_PROCID: String(task), SLURM_LOCALID: String(local), SLURM_NODEID: String(spec.nodeIndex),
+        PMI_RANK: String(task),
+      };
+      const [cmd, args] = spec.cpus.length > 0 ? ['taskset', ['-c', spec.cpus.join(','), ...spec.command]] : [spec.command[0]!, spec.command.slice(1)];
+      let child: ChildProcess;
+      try {
+        child = spawn(cmd, args, {
+          cwd: spec.cwd, env, detached: true,
+          stdio: ['ignore', outFd ?? 'pipe', errFd ?? 'pipe'],
+        });
+      } catch (e) {
+        this.send('executor.output', { id: spec.id, task, stream: 'stderr', data: `fractal: cannot start ${spec.command[0]}: ${(e as Error).message}\n` } satisfies ShellOutput);
+        this.taskExit(job, 127 << 8);
+        return;
+      }
+      job.procs.push(child);
+      let ended = false;
+      const end = (status: number) => { if (!ended) { ended = true; this.taskExit(job, status); } };
+      if (!outFd) this.pipe(child.stdout, spec.id, task, 'stdout');
+      if (!errFd) this.pipe(child.stderr, spec.id, task, 'stderr');
+      child.on('error', (e: NodeJS.ErrnoException) => {
+        this.send('executor.output', { id: spec.id, task, stream: 'stderr', data: `fractal: ${spec.command[0]}: ${e.code === 'ENOENT' ? 'command not found' : e.message}\n` } satisfies ShellOutput);
+        end((e.code === 'ENOENT' ? 127 : 126) << 8);
+      });
+      child.on('close', (code, sig) => end(waitStatus(code, sig, signum)));
+    });
+    if (outFd !== undefined) closeSync(outFd);
+    if (errFd !== undefined && errFd !== outFd) closeSync(errFd);
+    if (spec.expiration > 0) {
+      const ms = Math.max(0, spec.expiration * 1000 - Date.now());
+      job.limitTimer = setTimeout(() => {
+        job.timedOut = true;
+        this.kill(spec.id, 'SIGTERM');
+      }, ms);
+    }
+    return { started: spec.tasks.length };
+  }
+
+  private pipe(stream: NodeJS.ReadableStream | null, id: number, task: number, name: 'stdout' | 'stderr'): void {
+    if (!stream) return;
+    stream.setEncoding('utf8');
+    stream.on('data', (data: string) => this.send('executor.output', { id, task, stream: name, data } satisfies ShellOutput));
+  }
+
+  private taskExit(job: RunningJob, status: number): void {
+    // The job's status is the worst task's: a signal beats an exit code, a larger code beats a smaller.
+    const sev = (s: number) => ((s & 0x7f) ? 0x10000 + (s & 0x7f) : s >> 8);
+    if (sev(status) > sev(job.status)) job.status = status;
+    if (--job.remaining > 0) return;
+    clearTimeout(job.limitTimer);
+    clearTimeout(job.killTimer);
+    this.running.delete(job.spec.id);
+    const r: ShellFinished = { id: job.spec.id, status: job.status, timedOut: job.timedOut };
+    this.finished.set(r.id, r);
+    appendFileSync(this.resultsPath, JSON.stringify(r) + '\n');
+    // 'close' fired after the task's pipes drained, so all its output was sent before this.
+    this.send('executor.finished', r);
+  }
+
+  kill(id: number, signal: string): { signaled: number } {
+    const job = this.running.get(id);
+    if (!job) return { signaled: 0 };
+    const sig = (signal.startsWith('SIG') ? signal : `SIG${signal}`) as NodeJS.Signals;
+    if (constants.signals[sig] === undefined) throw invalid(`unknown signal ${signal}`);
+    let n = 0;
+    for (const p of job.procs) {
+      if (p.exitCode !== null || p.signalCode !== null || p.pid === undefined) continue;
+      try {
+        process.kill(-p.pid, sig); // the task's whole process group
+        n++;
+      } catch { /* already gone */ }
+    }
+    if ((sig === 'SIGTERM' || sig === 'SIGINT') && !job.killTimer) {
+      job.killTimer = setTimeout(() => this.kill(id, 'SIGKILL'), job.spec.killGrace * 1000);
+    }
+    return { signaled: n };
+  }
+
+  ack(ids: number[]): { acked: number } {
+    let n = 0;
+    for (const id of ids ?? []) {
+      if (this.finished.delete(id)) {
+        n++;
+        appendFileSync(this.resultsPath, JSON.stringify({ ack: id }) + '\n');
+      }
+    }
+    if (this.finished.size === 0 && this.running.size === 0) {
+      // Compact the results log when nothing is outstanding.
+      writeFileSync(this.resultsPath + '.tmp', '');
+      renameSync(this.resultsPath + '.tmp', this.resultsPath);
+    }
+    this.checkIdle();
+    return { acked: n };
+  }
+
+  /** Exit once nobody needs this executor: no broker, no running job. */
+  private checkIdle(): void {
+    clearTimeout(this.idleTimer);
+    if (this.peer || this.running.size > 0) return;
+    this.idleTimer = setTimeout(() => this.shutdown(), this.idleExitMs);
+    this.idleTimer.unref();
+  }
+
+  shutdown(): void {
+    for (const id of [...this.running.keys()]) this.kill(id, 'SIGKILL');
+    setTimeout(() => process.exit(0), this.running.size > 0 ? 100 : 0);
+  }
+}
+

@@ -1,0 +1,2 @@
+/** store: the instance's durable state in SQLite (event logs, job records, output, key-value). */
+export { Store, type StoredEvent, type JobRecord, type OutputRecord, type JobFilter } from './store.js';
