@@ -3,13 +3,13 @@ import { jobspecFromCommand, parseDuration, type Jobspec } from '../jobspec/inde
 import { invalid } from '../errors/index.js';
 import { intOpt, keyValue, setPath } from './util.js';
 
-function parseDependencies(specs: string[]): { scheme: string; value: number }[] {
-  const out: { scheme: string; value: number }[] = [];
+function parseDependencies(specs: string[]): { scheme: string; value: string }[] {
+  const out: { scheme: string; value: string }[] = [];
   for (const spec of specs) {
     for (const part of spec.split(',')) {
       const m = /^(after|afterany|afterok|afternotok):(\d+)$/.exec(part.trim());
       if (!m) throw invalid(`--dependency "${part}": use after, afterany, afterok or afternotok followed by :JOBID, e.g. afterok:42`);
-      out.push({ scheme: m[1]!, value: Number(m[2]) });
+      out.push({ scheme: m[1]!, value: m[2]! });
     }
   }
   return out;
@@ -43,8 +43,8 @@ export function jobspecFromOptions(command: string[], opts: Record<string, unkno
   const system: Record<string, unknown> = { cwd: opts['cwd'] ? String(opts['cwd']) : process.cwd(), environment };
   if (opts['timeLimit'] !== undefined) system['duration'] = parseDuration(String(opts['timeLimit']));
   if (opts['jobName'] !== undefined) system['job'] = { name: String(opts['jobName']) };
-  const deps: { scheme: string; value: number }[] = parseDependencies(opts['dependency'] as string[] ?? []);
-  if (opts['beginTime'] !== undefined) deps.push({ scheme: 'begin-time', value: parseBeginTime(String(opts['beginTime'])) });
+  const deps: { scheme: string; value: string }[] = parseDependencies(opts['dependency'] as string[] ?? []);
+  if (opts['beginTime'] !== undefined) deps.push({ scheme: 'begin-time', value: String(parseBeginTime(String(opts['beginTime']))) });
   if (deps.length) system['dependencies'] = deps;
   const shellOptions: Record<string, unknown> = {};
   if (opts['output'] !== undefined) {

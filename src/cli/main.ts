@@ -3,7 +3,7 @@
  * data; each command's work lives in commands/<name>.ts, loaded only when
  * that command runs so that start-up stays short.
  */
-import { Command, Option } from 'commander';
+import { Command } from 'commander';
 import { FractalError } from '../errors/index.js';
 
 type Loader = () => Promise<{ default: (args: string[], opts: Record<string, unknown>, cmd: Command) => Promise<number | void> }>;
@@ -45,6 +45,7 @@ function collect(v: string, prev: string[]): string[] {
 const program = new Command('fractal')
   .description('Fractal: a hierarchical workload manager for clusters, clouds and laptops')
   .option('--uri <URI>', 'the instance to talk to (default: $FRACTAL_URI, else the last daemon started)')
+  .version('0.1.0', '-V, --version')
   .showHelpAfterError('(run with --help for usage)')
   .enablePositionalOptions();
 
@@ -72,7 +73,7 @@ jobShape(program.command('submit').description('submit a job (or many with --cc)
   .option('--cc <IDSET>', 'submit one copy per id, e.g. 1-1000; {cc} in the command is replaced')
   .option('--quiet', 'do not print job ids')
   .option('--wait', 'wait for the jobs to finish; exit non-zero if any failed')
-  .addOption(new Option('--progress [BOOL]', 'show a progress bar with the rate').preset('true'))
+  .option('--progress', 'show a progress bar with the rate (and with --wait, for completion too)')
   .argument('<command...>', 'command to run')
   .passThroughOptions()
   .action(action(() => import('./commands/submit.js')));

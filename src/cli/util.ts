@@ -1,4 +1,5 @@
 /** Helpers shared by CLI commands: connecting, parsing numbers and key=value pairs, printing errors. */
+import { userInfo } from 'node:os';
 import { connect, type Fractal } from '../api/index.js';
 import { invalid } from '../errors/index.js';
 
@@ -47,7 +48,24 @@ export function setPath(obj: Record<string, unknown>, path: string, value: unkno
   cur[parts[parts.length - 1]!] = value;
 }
 
+let me: { uid: number; name: string } | undefined;
 export function username(uid: number): string {
-  if (uid === process.getuid?.()) return process.env['USER'] ?? String(uid);
-  return String(uid);
+  if (!me) {
+    try {
+      const u = userInfo();
+      me = { uid: u.uid, name: u.username };
+    } catch {
+      me = { uid: -1, name: '' };
+    }
+  }
+  return uid === me.uid ? me.name : String(uid);
+}
+
+/** Short human duration for tables: 0.012s, 4.25s, 1.5m, 2.1h, 3.0d. */
+export function shortDuration(sec: number): string {
+  if (!Number.isFinite(sec)) return 'inf';
+  if (sec < 60) return `${Number(sec.toFixed(sec < 10 ? 3 : 1))}s`;
+  if (sec < 3600) return `${(sec / 60).toFixed(1)}m`;
+  if (sec < 86400) return `${(sec / 3600).toFixed(1)}h`;
+  return `${(sec / 86400).toFixed(1)}d`;
 }

@@ -5,7 +5,7 @@ import { FractalError } from '../errors/index.js';
 import { jobspecFromCommand, summarizeJobspec, validateJobspec } from './index.js';
 import type { JobShape } from './index.js';
 
-test('-n4: a slot of 4, one core each, one task per slot', () => {
+void test('-n4: a slot of 4, one core each, one task per slot', () => {
   const js = jobspecFromCommand(['hostname'], { ntasks: 4 });
   assert.deepEqual(js, {
     version: 1,
@@ -15,13 +15,13 @@ test('-n4: a slot of 4, one core each, one task per slot', () => {
   });
 });
 
-test('defaults: one task, one core', () => {
+void test('defaults: one task, one core', () => {
   const js = jobspecFromCommand(['true'], {});
   assert.deepEqual(js.resources, [{ type: 'slot', count: 1, label: 'task', with: [{ type: 'core', count: 1 }] }]);
   assert.deepEqual(js.tasks[0]?.count, { per_slot: 1 });
 });
 
-test('-N2 -n4 -c2: 2 nodes x 2 slots x 2 cores', () => {
+void test('-N2 -n4 -c2: 2 nodes x 2 slots x 2 cores', () => {
   const js = jobspecFromCommand(['app', '-v'], { nnodes: 2, ntasks: 4, coresPerTask: 2 });
   assert.deepEqual(js.resources, [
     { type: 'node', count: 2, with: [{ type: 'slot', count: 2, label: 'task', with: [{ type: 'core', count: 2 }] }] },
@@ -29,32 +29,32 @@ test('-N2 -n4 -c2: 2 nodes x 2 slots x 2 cores', () => {
   assert.deepEqual(js.tasks, [{ command: ['app', '-v'], slot: 'task', count: { per_slot: 1 } }]);
 });
 
-test('-N2 alone: one task per node', () => {
+void test('-N2 alone: one task per node', () => {
   const js = jobspecFromCommand(['app'], { nnodes: 2 });
   assert.deepEqual(js.resources[0], { type: 'node', count: 2, with: [{ type: 'slot', count: 1, label: 'task', with: [{ type: 'core', count: 1 }] }] });
   assert.deepEqual(js.tasks[0]?.count, { per_slot: 1 });
 });
 
-test('-N2 -n3: ceil(3/2) = 2 slots per node and a total task count of 3', () => {
+void test('-N2 -n3: ceil(3/2) = 2 slots per node and a total task count of 3', () => {
   const js = jobspecFromCommand(['app'], { nnodes: 2, ntasks: 3 });
   assert.equal(js.resources[0]?.with?.[0]?.count, 2);
   assert.deepEqual(js.tasks[0]?.count, { total: 3 });
 });
 
-test('-g: gpus per task; -g0 adds no gpu vertex', () => {
+void test('-g: gpus per task; -g0 adds no gpu vertex', () => {
   const js = jobspecFromCommand(['app'], { ntasks: 2, coresPerTask: 4, gpusPerTask: 1 });
   assert.deepEqual(js.resources[0]?.with, [{ type: 'core', count: 4 }, { type: 'gpu', count: 1 }]);
   const none = jobspecFromCommand(['app'], { ntasks: 2, gpusPerTask: 0 });
   assert.deepEqual(none.resources[0]?.with, [{ type: 'core', count: 1 }]);
 });
 
-test('--exclusive marks the nodes and allows more nodes than tasks', () => {
+void test('--exclusive marks the nodes and allows more nodes than tasks', () => {
   const js = jobspecFromCommand(['app'], { nnodes: 4, ntasks: 2, exclusive: true });
   assert.deepEqual(js.resources[0], { type: 'node', count: 4, exclusive: true, with: [{ type: 'slot', count: 1, label: 'task', with: [{ type: 'core', count: 1 }] }] });
   assert.deepEqual(js.tasks[0]?.count, { total: 2 });
 });
 
-test('system attributes are copied; duration defaults to 0, inf becomes 0, undefined keys are dropped', () => {
+void test('system attributes are copied; duration defaults to 0, inf becomes 0, undefined keys are dropped', () => {
   const env = { HOME: '/home/u' };
   const js = jobspecFromCommand(['app'], {}, {
     duration: 90,
@@ -94,7 +94,7 @@ const BAD_SHAPES: { shape: JobShape; message: RegExp }[] = [
 ];
 
 for (const { shape, message } of BAD_SHAPES) {
-  test(`bad shape ${JSON.stringify(shape)} is rejected naming the option`, () => {
+  void test(`bad shape ${JSON.stringify(shape)} is rejected naming the option`, () => {
     assert.throws(() => jobspecFromCommand(['app'], shape), (e: unknown) => {
       assert.ok(e instanceof FractalError);
       assert.equal(e.code, 'EINVAL');
@@ -104,7 +104,7 @@ for (const { shape, message } of BAD_SHAPES) {
   });
 }
 
-test('bad commands and attributes are rejected with their path', () => {
+void test('bad commands and attributes are rejected with their path', () => {
   assert.throws(() => jobspecFromCommand([], {}), /^FractalError: command: give the program/);
   assert.throws(() => jobspecFromCommand([''], {}), /command\[0\]: the program name must not be empty/);
   assert.throws(() => jobspecFromCommand(['app'], {}, { duration: -5 }), /^FractalError: attributes\.system\.duration: must be a number of seconds >= 0 \(got -5\)/);
@@ -131,7 +131,7 @@ const validShape: fc.Arbitrary<JobShape> = fc
     return shape;
   });
 
-test('property: the summary of a built jobspec gives the shape back, and the jobspec validates', () => {
+void test('property: the summary of a built jobspec gives the shape back, and the jobspec validates', () => {
   fc.assert(
     fc.property(validShape, fc.array(fc.string(), { minLength: 1, maxLength: 4 }).map((a) => ['prog', ...a]), (shape, command) => {
       const js = jobspecFromCommand(command, shape, { duration: 60 });

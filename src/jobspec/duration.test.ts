@@ -34,7 +34,7 @@ const GOOD: [string | number, number][] = [
 const BAD: (string | number)[] = ['5x', '', ' ', '-5', '-1s', 'abc', '1.5.2', '5 m', 'm', '1hh', 'infs', 'nan', 'NaN', '0x10', '1e', '+5', -1, NaN, '1e400'];
 
 for (const [input, seconds] of GOOD) {
-  test(`parseDuration(${JSON.stringify(input)}) = ${seconds}`, () => {
+  void test(`parseDuration(${JSON.stringify(input)}) = ${seconds}`, () => {
     const got = parseDuration(input);
     if (seconds === Infinity) assert.equal(got, Infinity);
     else assert.ok(Math.abs(got - seconds) < 1e-9, `got ${got}`);
@@ -42,7 +42,7 @@ for (const [input, seconds] of GOOD) {
 }
 
 for (const input of BAD) {
-  test(`parseDuration(${JSON.stringify(input) ?? String(input)}) is rejected`, () => {
+  void test(`parseDuration(${JSON.stringify(input) ?? String(input)}) is rejected`, () => {
     assert.throws(() => parseDuration(input), (e: unknown) => {
       assert.ok(e instanceof FractalError);
       assert.equal(e.code, 'EINVAL');
@@ -52,7 +52,7 @@ for (const input of BAD) {
   });
 }
 
-test('the rejection message shows the input and how to fix it', () => {
+void test('the rejection message shows the input and how to fix it', () => {
   assert.throws(() => parseDuration('5x'), {
     message: 'invalid duration "5x": use a number with an optional unit s, m, h or d (or ms), e.g. 30s, 10m, 1.5h, or inf for no limit',
   });
@@ -78,17 +78,17 @@ const FORMATS: [number, string][] = [
 ];
 
 for (const [seconds, text] of FORMATS) {
-  test(`formatDuration(${seconds}) = ${text}`, () => {
+  void test(`formatDuration(${seconds}) = ${text}`, () => {
     assert.equal(formatDuration(seconds), text);
   });
 }
 
-test('formatDuration rejects negative and NaN', () => {
+void test('formatDuration rejects negative and NaN', () => {
   assert.throws(() => formatDuration(-1), FractalError);
   assert.throws(() => formatDuration(NaN), FractalError);
 });
 
-test('property: parseDuration(formatDuration(x)) gives x back', () => {
+void test('property: parseDuration(formatDuration(x)) gives x back', () => {
   fc.assert(
     fc.property(fc.double({ min: 0, max: 1e9, noNaN: true }), (x) => {
       const back = parseDuration(formatDuration(x));

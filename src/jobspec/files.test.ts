@@ -7,13 +7,13 @@ import { FractalError } from '../errors/index.js';
 import { parseJobspecText, validateFiles } from './index.js';
 import { vectors } from './test-vectors.js';
 
-test('YAML and JSON parse to the same data', () => {
+void test('YAML and JSON parse to the same data', () => {
   const yaml = parseJobspecText('version: 1\nattributes:\n  system:\n    duration: 3600.\n', 'a.yaml');
   const json = parseJobspecText('{"version": 1, "attributes": {"system": {"duration": 3600}}}', 'a.json');
   assert.deepEqual(yaml, json);
 });
 
-test('a syntax error names the source and the line', () => {
+void test('a syntax error names the source and the line', () => {
   assert.throws(() => parseJobspecText('version: 1\nfoo: bar: baz\n', 'job.yaml'), (e: unknown) => {
     assert.ok(e instanceof FractalError);
     assert.equal(e.code, 'EINVAL');
@@ -23,7 +23,7 @@ test('a syntax error names the source and the line', () => {
   assert.throws(() => parseJobspecText('{"a": 1,\n "a": 2}', 'dup.json'), /^FractalError: dup\.json: not valid YAML\/JSON: Map keys must be unique at line 2$/);
 });
 
-test('validateFiles: ok, invalid, unparsable and missing files, in order, without throwing', async () => {
+void test('validateFiles: ok, invalid, unparsable and missing files, in order, without throwing', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'jobspec-files-'));
   try {
     const valid = vectors('valid_v1')[0];
@@ -44,7 +44,7 @@ test('validateFiles: ok, invalid, unparsable and missing files, in order, withou
   }
 });
 
-test('validateFiles checks every vector as its folder expects', async () => {
+void test('validateFiles checks every vector as its folder expects', async () => {
   const count = async (folder: string, version: 'any' | 'canonical' | 'v1') =>
     (await validateFiles(vectors(folder).map((v) => v.path), { version })).filter((x) => x.ok).length;
   assert.equal(await count('valid', 'canonical'), vectors('valid').length);

@@ -3,7 +3,8 @@
  * batch file checker. The only part of the jobspec area that does I/O.
  */
 import { readFile } from 'node:fs/promises';
-import { parse, YAMLError } from 'yaml';
+import { createRequire } from 'node:module';
+import type * as YamlModule from 'yaml';
 import { FractalError, invalid } from '../errors/index.js';
 import { validateJobspec, validateJobspecAnyVersion } from './validate.js';
 import type { JobspecVersion } from './validate.js';
@@ -12,9 +13,20 @@ import type { JobspecVersion } from './validate.js';
  * Parses jobspec text (YAML or JSON) into plain data, without validating it.
  * A syntax error becomes EINVAL naming the source and the line.
  */
+// The YAML parser is loaded on first use: most CLI commands never need it,
+// and start-up time is on every job's path for `fractal run`.
+let yamlModule: typeof YamlModule | undefined;
+function yaml(): typeof YamlModule {
+  yamlModule ??= createRequire(import.meta.url)('yaml') as typeof YamlModule;
+  return yamlModule;
+}
+
 export function parseJobspecText(text: string, sourceName: string): unknown {
+  const { parse, YAMLError } = yaml();
   try {
-    return parse(text, { prettyErrors: true });
+    // Warnings (e.g. an unknown tag) are not printed: the validator judges
+    // the resulting data.
+    return parse(text, { prettyErrors: true, logLevel: 'error' });
   } catch (e) {
     if (!(e instanceof YAMLError)) throw e;
     // The parser appends " at line N, column M:" and a source excerpt; keep

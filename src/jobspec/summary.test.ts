@@ -5,19 +5,19 @@ import { jobspecFromCommand, summarizeJobspec, validateJobspec, validateJobspecA
 import type { JobRequest, Jobspec } from './index.js';
 import { load, vectors } from './test-vectors.js';
 
-test('built -n4: 4 slots of 1 core, no node level', () => {
+void test('built -n4: 4 slots of 1 core, no node level', () => {
   assert.deepEqual(summarizeJobspec(jobspecFromCommand(['app'], { ntasks: 4 }, { duration: 600 })), {
     nnodes: 0, nslots: 4, slotsPerNode: 0, coresPerSlot: 1, gpusPerSlot: 0, exclusive: false, ntasks: 4, duration: 600,
   } satisfies JobRequest);
 });
 
-test('built -N2 -n4 -c2 -g1 --exclusive', () => {
+void test('built -N2 -n4 -c2 -g1 --exclusive', () => {
   assert.deepEqual(summarizeJobspec(jobspecFromCommand(['app'], { nnodes: 2, ntasks: 4, coresPerTask: 2, gpusPerTask: 1, exclusive: true })), {
     nnodes: 2, nslots: 4, slotsPerNode: 2, coresPerSlot: 2, gpusPerSlot: 1, exclusive: true, ntasks: 4, duration: 0,
   } satisfies JobRequest);
 });
 
-test('built -N2 -n3: 4 slots, 3 tasks', () => {
+void test('built -N2 -n3: 4 slots, 3 tasks', () => {
   const r = summarizeJobspec(jobspecFromCommand(['app'], { nnodes: 2, ntasks: 3 }));
   assert.equal(r.nslots, 4);
   assert.equal(r.slotsPerNode, 2);
@@ -33,7 +33,7 @@ const EXPECTED_V1: Record<string, Partial<JobRequest>> = {
 };
 
 for (const v of vectors('valid_v1')) {
-  test(`summary of valid_v1/${v.name}`, () => {
+  void test(`summary of valid_v1/${v.name}`, () => {
     const r = summarizeJobspec(validateJobspec(load(v), { version: 'v1' }));
     for (const [k, want] of Object.entries(EXPECTED_V1[v.name] ?? {})) {
       assert.equal(r[k as keyof JobRequest], want, k);
@@ -44,7 +44,7 @@ for (const v of vectors('valid_v1')) {
 
 // Canonical shapes: either a summary or a clear EINVAL (several slot shapes), never a crash.
 for (const v of vectors('valid')) {
-  test(`summary of valid/${v.name} succeeds or refuses cleanly`, () => {
+  void test(`summary of valid/${v.name} succeeds or refuses cleanly`, () => {
     const js = validateJobspecAnyVersion(load(v));
     try {
       const r = summarizeJobspec(js);
@@ -65,14 +65,14 @@ function canonical(resources: unknown, tasks?: unknown): Jobspec {
   }, { version: 'canonical' });
 }
 
-test('sockets between node and slot multiply the slots per node', () => {
+void test('sockets between node and slot multiply the slots per node', () => {
   const r = summarizeJobspec(canonical([
     { type: 'node', count: 3, with: [{ type: 'socket', count: 2, with: [{ type: 'slot', count: 4, label: 'task', with: [{ type: 'core', count: 1 }] }] }] },
   ]));
   assert.deepEqual([r.nnodes, r.slotsPerNode, r.nslots, r.ntasks], [3, 8, 24, 24]);
 });
 
-test('levels above the node multiply nodes; sockets and memory inside a slot', () => {
+void test('levels above the node multiply nodes; sockets and memory inside a slot', () => {
   const r = summarizeJobspec(canonical([
     { type: 'cluster', count: 2, with: [{ type: 'node', count: { min: 2, max: 4, operator: '+', operand: 1 }, exclusive: true, with: [
       { type: 'slot', count: '1-3', label: 'task', with: [
@@ -84,13 +84,13 @@ test('levels above the node multiply nodes; sockets and memory inside a slot', (
   assert.deepEqual(r, { nnodes: 4, nslots: 4, slotsPerNode: 1, coresPerSlot: 8, gpusPerSlot: 2, exclusive: true, ntasks: 4, duration: 5 });
 });
 
-test('a node inside each slot: one slot per node, exclusive by default', () => {
+void test('a node inside each slot: one slot per node, exclusive by default', () => {
   const r = summarizeJobspec(canonical([{ type: 'slot', count: 4, label: 'task', with: [{ type: 'node', count: 1 }] }],
     [{ command: ['app'], slot: 'task', count: { per_resource: { type: 'node', count: 2 } } }]));
   assert.deepEqual([r.nnodes, r.slotsPerNode, r.exclusive, r.ntasks, r.coresPerSlot], [4, 1, true, 8, 0]);
 });
 
-test('refusals name the field', () => {
+void test('refusals name the field', () => {
   assert.throws(() => summarizeJobspec(canonical([{ type: 'slot', count: 1, label: 'task', with: [{ type: 'node', count: 2 }] }])),
     /^FractalError: resources\[0\]: each slot spans 2 nodes/);
   assert.throws(() => summarizeJobspec(canonical([{ type: 'slot', count: 1, label: 'task', with: [{ type: 'core', count: 1 }] }],

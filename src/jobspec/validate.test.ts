@@ -36,40 +36,40 @@ const CANONICAL_BUT_NOT_V1 = [
   'with_whatnow.yaml',
 ];
 
-test('vector folders are found and not empty', () => {
+void test('vector folders are found and not empty', () => {
   assert.ok(VALID.length >= 30, `valid vectors: ${VALID.length}`);
   assert.ok(INVALID.length >= 50, `invalid vectors: ${INVALID.length}`);
   assert.ok(INVALID_V1.length >= 10, `invalid_v1 vectors: ${INVALID_V1.length}`);
 });
 
 for (const v of VALID) {
-  test(`vector accepted (any version): ${v.path.split('/').slice(-2).join('/')}`, () => {
+  void test(`vector accepted (any version): ${v.path.split('/').slice(-2).join('/')}`, () => {
     validateJobspecAnyVersion(load(v));
   });
 }
 
 for (const v of vectors('valid')) {
-  test(`vector accepted (canonical): valid/${v.name}`, () => {
+  void test(`vector accepted (canonical): valid/${v.name}`, () => {
     validateJobspec(load(v), { version: 'canonical' });
   });
 }
 
 for (const v of vectors('valid_v1')) {
-  test(`vector accepted (v1 and auto): valid_v1/${v.name}`, () => {
+  void test(`vector accepted (v1 and auto): valid_v1/${v.name}`, () => {
     validateJobspec(load(v), { version: 'v1' });
     validateJobspec(load(v));
   });
 }
 
 for (const v of INVALID) {
-  test(`vector rejected (canonical and any version): invalid/${v.name}`, () => {
+  void test(`vector rejected (canonical and any version): invalid/${v.name}`, () => {
     for (const version of ['canonical', 'v1', 'auto'] as const) rejection(() => validateJobspec(load(v), { version }));
     rejection(() => validateJobspecAnyVersion(load(v)));
   });
 }
 
 for (const v of INVALID_V1) {
-  test(`vector rejected (v1): invalid_v1/${v.name}`, () => {
+  void test(`vector rejected (v1): invalid_v1/${v.name}`, () => {
     rejection(() => validateJobspec(load(v), { version: 'v1' }));
     rejection(() => validateJobspec(load(v)));
     if (CANONICAL_BUT_NOT_V1.includes(v.name)) validateJobspecAnyVersion(load(v));
@@ -119,19 +119,19 @@ const MESSAGE_CASES: { name: string; doc: unknown; version?: JobspecVersion; mes
 ];
 
 for (const c of MESSAGE_CASES) {
-  test(`message names the field: ${c.name}`, () => {
+  void test(`message names the field: ${c.name}`, () => {
     const e = rejection(() => validateJobspec(c.doc, c.version === undefined ? {} : { version: c.version }));
     assert.match(e.message, c.message);
   });
 }
 
-test('the accepted document is returned as-is', () => {
+void test('the accepted document is returned as-is', () => {
   const doc = structuredClone(V1_BASE);
   assert.equal(validateJobspec(doc), doc);
   assert.equal(validateJobspecAnyVersion(doc), doc);
 });
 
-test('canonical accepts range and idset count forms and extra system attributes', () => {
+void test('canonical accepts range and idset count forms and extra system attributes', () => {
   for (const count of ['2+', '[1-4]', '2-32:2:*', '[100+]', '4,9,16,25', '[1-3,8]', 7, { min: 2 }, { min: 2, max: 16, operator: '^', operand: 2 }]) {
     const doc = mutate((js) => { (js.resources[0] as Record<string, unknown>)['count'] = count; });
     validateJobspec(doc, { version: 'canonical' });
@@ -139,7 +139,7 @@ test('canonical accepts range and idset count forms and extra system attributes'
   validateJobspec(mutate((js) => { (js.attributes.system as Record<string, unknown>)['site-specific'] = [1, { a: null }]; }));
 });
 
-test('any version: when both fail, the canonical error is reported', () => {
+void test('any version: when both fail, the canonical error is reported', () => {
   const doc = mutate((js) => { js.resources[0]!.type = 'rack'; (js.attributes.system as Record<string, unknown>)['cwd'] = 5; });
   assert.match(rejection(() => validateJobspecAnyVersion(doc)).message, /^attributes\.system\.cwd: must be a string/);
 });

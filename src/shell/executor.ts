@@ -28,6 +28,13 @@ interface RunningJob {
 
 const signum = (s: NodeJS.Signals): number => constants.signals[s] ?? 15;
 
+/** The CPUs task number `local` on this node is bound to: its own share when there are enough, else all of the job's. */
+export function bindingFor(spec: Pick<ShellJob, 'cpus' | 'cpusPerTask' | 'tasks'>, local: number): number[] {
+  const per = spec.cpusPerTask;
+  if (per > 0 && spec.cpus.length >= per * spec.tasks.length) return spec.cpus.slice(local * per, (local + 1) * per);
+  return spec.cpus;
+}
+
 export class Executor {
   private readonly running = new Map<number, RunningJob>();
   /** Results not yet acknowledged by the broker, persisted so that even an executor restart keeps them. */
@@ -103,7 +110,8 @@ export class Executor {
         SLURM_PROCID: String(task), SLURM_LOCALID: String(local), SLURM_NODEID: String(spec.nodeIndex),
         PMI_RANK: String(task),
       };
-      const [cmd, args] = spec.cpus.length > 0 ? ['taskset', ['-c', spec.cpus.join(','), ...spec.command]] : [spec.command[0]!, spec.command.slice(1)];
+      const cpus = bindingFor(spec, local);
+      const [cmd, args] = cpus.length > 0 ? ['taskset', ['-c', cpus.join(','), ...spec.command]] : [spec.command[0]!, spec.command.slice(1)];
       let child: ChildProcess;
       try {
         child = spawn(cmd, args, {

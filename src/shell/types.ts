@@ -12,6 +12,8 @@ export interface ShellJob {
   ntasks: number;
   /** Cores (physical CPU ids) to bind tasks to; empty = no binding. */
   cpus: number[];
+  /** Cores per task: each task is bound to its own consecutive share of `cpus` when there are enough. */
+  cpusPerTask: number;
   /** GPU ids for CUDA_VISIBLE_DEVICES; empty = none. */
   gpus: number[];
   /** Absolute epoch seconds after which the job is killed; 0 = no limit. */

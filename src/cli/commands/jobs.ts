@@ -8,8 +8,7 @@
  */
 import type { JobInfo } from '../../protocol/index.js';
 import { invalid } from '../../errors/index.js';
-import { formatDuration } from '../../jobspec/index.js';
-import { open, intOpt, jobId, username } from '../util.js';
+import { open, intOpt, jobId, username, shortDuration } from '../util.js';
 
 const DEFAULT_FORMAT = '{id:>7} {username:<8.8} {name:<10.10} {status:>2} {ntasks:>6} {nnodes:>6} {runtime:>8} {info}';
 
@@ -28,9 +27,9 @@ function field(j: JobInfo, name: string): string {
     case 'runtime': {
       if (j.t_run === undefined || j.t_run === null) return '-';
       const end = j.t_inactive ?? now;
-      return formatDuration(Math.max(0, end - j.t_run));
+      return shortDuration(Math.max(0, end - j.t_run));
     }
-    case 'duration': return j.duration ? formatDuration(j.duration) : '0';
+    case 'duration': return j.duration ? shortDuration(j.duration) : '0';
     case 't_submit': case 't_run': case 't_inactive': {
       const t = j[name];
       return t ? new Date(t * 1000).toISOString().replace('T', ' ').slice(0, 19) : '-';

@@ -14,7 +14,7 @@ const WINDOW = 512;
 
 export default async function submit(args: string[], opts: Record<string, unknown>): Promise<number> {
   const ccs = opts['cc'] !== undefined ? IdSet.parse(String(opts['cc'])).toArray() : [undefined];
-  const showProgress = opts['progress'] !== undefined && opts['progress'] !== 'false';
+  const showProgress = !!opts['progress'];
   const specs = ccs.map((cc) => jobspecFromOptions(args, opts, cc));
   const uopts = urgencyOpt(opts);
   const f = await open();

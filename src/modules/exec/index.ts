@@ -131,7 +131,7 @@ export class Exec implements BrokerModule {
     return shares.map((s, i) => {
       const spec: ShellJob = {
         id: p.id, tasks: tasks[i] ?? [], command, cwd, env: { ...env, SLURM_NODEID: String(i), FRACTAL_NODE_RANK: String(i) },
-        ntasks, cpus: bind ? [...new Set(s.cores.map((c) => c % ncpu))] : [], gpus: s.gpus, expiration, killGrace: KILL_GRACE, nodeIndex: i,
+        ntasks, cpus: bind ? s.cores.map((c) => c % ncpu) : [], cpusPerTask: p.request.coresPerSlot, gpus: s.gpus, expiration, killGrace: KILL_GRACE, nodeIndex: i,
       };
       if (outTmpl?.stdout?.path) spec.stdoutPath = expand(outTmpl.stdout.path);
       if (outTmpl?.stderr?.path) spec.stderrPath = expand(outTmpl.stderr.path);
