@@ -37,6 +37,8 @@ export interface JobRecord {
   jobspec: string;
   R: string | null;
   waitstatus: number | null;
+  /** Time limit in seconds (0 = none). */
+  duration: number;
 }
 
 export interface OutputRecord {
@@ -63,7 +65,8 @@ CREATE TABLE IF NOT EXISTS jobs (
   id INTEGER PRIMARY KEY, userid INTEGER NOT NULL, name TEXT NOT NULL, state TEXT NOT NULL,
   urgency INTEGER NOT NULL, priority INTEGER NOT NULL, t_submit REAL NOT NULL,
   t_run REAL, t_inactive REAL, nnodes INTEGER NOT NULL, ntasks INTEGER NOT NULL, ncores INTEGER NOT NULL,
-  result TEXT, returncode INTEGER, exception TEXT, nodelist TEXT, jobspec TEXT NOT NULL, R TEXT, waitstatus INTEGER);
+  result TEXT, returncode INTEGER, exception TEXT, nodelist TEXT, jobspec TEXT NOT NULL, R TEXT, waitstatus INTEGER,
+  duration REAL NOT NULL DEFAULT 0);
 CREATE INDEX IF NOT EXISTS jobs_state ON jobs(state);
 CREATE TABLE IF NOT EXISTS output (
   jobid INTEGER NOT NULL, seq INTEGER NOT NULL, rank INTEGER NOT NULL, stream TEXT NOT NULL,
@@ -72,7 +75,7 @@ CREATE TABLE IF NOT EXISTS output (
 CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 `;
 
-const JOB_COLS = ['id', 'userid', 'name', 'state', 'urgency', 'priority', 't_submit', 't_run', 't_inactive', 'nnodes', 'ntasks', 'ncores', 'result', 'returncode', 'exception', 'nodelist', 'jobspec', 'R', 'waitstatus'] as const;
+const JOB_COLS = ['id', 'userid', 'name', 'state', 'urgency', 'priority', 't_submit', 't_run', 't_inactive', 'nnodes', 'ntasks', 'ncores', 'result', 'returncode', 'exception', 'nodelist', 'jobspec', 'R', 'waitstatus', 'duration'] as const;
 
 export class Store {
   private readonly db: Db;

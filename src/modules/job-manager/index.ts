@@ -76,6 +76,9 @@ export class JobManager implements BrokerModule {
   private readonly journals = new Set<Req>();
   private readonly drainWaiters: Req[] = [];
   private readonly idleWaiters: Req[] = [];
+  /** Active jobs in total, running (RUN/CLEANUP), and active per user: kept incrementally for waiters. */
+  private nRunning = 0;
+  private readonly activeByUser = new Map<number, number>();
   private queueEnabled = true;
   private queueDisabledReason = '';
   private queueStarted = true;
@@ -123,9 +126,20 @@ export class JobManager implements BrokerModule {
     this.jobs.set(job.id, next);
     this.store.appendEvent(job.id, seq, ev);
     this.notify(next, ev);
-    if (next.state !== job.state) this.onStateChange(next, job.state);
+    if (next.state !== job.state) {
+      this.count(job, -1);
+      this.count(next, +1);
+      this.onStateChange(next, job.state);
+    }
     this.action(next.id);
     return this.jobs.get(job.id) ?? next;
+  }
+
+  /** Adds (+1) or removes (-1) a job's contribution to the counters waiters look at. */
+  private count(job: Job, d: 1 | -1): void {
+    if (job.state === 'INACTIVE' || job.state === 'NEW') return;
+    if (job.state === 'RUN' || job.state === 'CLEANUP') this.nRunning += d;
+    this.activeByUser.set(job.userid, (this.activeByUser.get(job.userid) ?? 0) + d);
   }
 
   private notify(job: Job, ev: JobEvent): void {
@@ -380,6 +394,7 @@ export class JobManager implements BrokerModule {
       let job = newJob(id, spec.jobspec, spec.request, rec.name);
       for (const ev of this.store.events(id)) job = applyEvent(job, ev);
       this.jobs.set(id, job);
+      this.count(job, +1);
     }
     const allocated = [...this.jobs.values()].filter((j) => j.R && !j.freed).map((j) => ({ id: j.id, R: j.R }));
     if (allocated.length) await this.ctx.rpc('sched.hello', { jobs: allocated });
@@ -423,6 +438,7 @@ export class JobManager implements BrokerModule {
       jobspec: JSON.stringify({ jobspec: job.jobspec, request: job.request }),
       R: job.R ? JSON.stringify(job.R) : null,
       waitstatus: job.status ?? null,
+      duration: job.request.duration,
     };
   }
 
@@ -440,11 +456,10 @@ export class JobManager implements BrokerModule {
   }
 
   private recordToInfo(r: JobRecord): JobInfo {
-    const spec = JSON.parse(r.jobspec) as { request: JobRequest };
     return {
       id: r.id, userid: r.userid, name: r.name, state: r.state as JobStateName, urgency: r.urgency, priority: r.priority,
       t_submit: r.t_submit, t_run: r.t_run ?? undefined, t_inactive: r.t_inactive ?? undefined, nnodes: r.nnodes, ntasks: r.ntasks, ncores: r.ncores,
-      nodelist: r.nodelist ?? undefined, duration: spec.request.duration, result: r.result ?? undefined, returncode: r.returncode ?? undefined,
+      nodelist: r.nodelist ?? undefined, duration: r.duration, result: r.result ?? undefined, returncode: r.returncode ?? undefined,
       waitstatus: r.waitstatus ?? undefined, exception: r.exception ? (JSON.parse(r.exception) as JobInfo['exception']) : undefined,
     };
   }
@@ -657,13 +672,10 @@ export class JobManager implements BrokerModule {
   }
 
   private checkQueueWaiters(): void {
-    let active = 0, running = 0;
-    const activeByUser = new Map<number, number>();
-    for (const j of this.jobs.values()) {
-      active++;
-      activeByUser.set(j.userid, (activeByUser.get(j.userid) ?? 0) + 1);
-      if (j.state === 'RUN' || j.state === 'CLEANUP') running++;
-    }
+    let active = 0;
+    for (const n of this.activeByUser.values()) active += n;
+    const activeByUser = this.activeByUser;
+    const running = this.nRunning;
     if (active === 0) for (const r of this.drainWaiters.splice(0)) r.respond({});
     if (running === 0) for (const r of this.idleWaiters.splice(0)) r.respond({});
     for (let i = this.waitAll.length - 1; i >= 0; i--) {
