@@ -2,20 +2,21 @@
  * Framing: each message is a 4-byte big-endian length followed by a msgpack
  * body. The decoder accepts arbitrary chunking and rejects oversized frames.
  */
-import { Packr, Unpackr } from 'msgpackr';
+import { Encoder, Decoder } from '@msgpack/msgpack';
 import { FractalError, ErrorCodes } from '../errors/index.js';
 import { isMessage, type Message } from './message.js';
 
-const packr = new Packr({ useRecords: false, moreTypes: false, int64AsType: 'number' });
-const unpackr = new Unpackr({ useRecords: false, moreTypes: false, int64AsType: 'number' });
+// `undefined` fields are dropped (as in JSON), so optional fields stay optional on the other side.
+const encoder = new Encoder({ ignoreUndefined: true });
+const decoder = new Decoder();
 
 export const MAX_FRAME = 256 * 1024 * 1024;
 
 export function encodeFrame(msg: Message): Buffer {
-  const body = packr.pack(msg);
+  const body = encoder.encode(msg);
   const frame = Buffer.allocUnsafe(4 + body.length);
   frame.writeUInt32BE(body.length, 0);
-  body.copy(frame, 4);
+  frame.set(body, 4);
   return frame;
 }
 
@@ -35,7 +36,7 @@ export class FrameDecoder {
       off += 4 + len;
       let msg: unknown;
       try {
-        msg = unpackr.unpack(body);
+        msg = decoder.decode(body);
       } catch (e) {
         throw new FractalError(ErrorCodes.PROTOCOL, `undecodable frame: ${(e as Error).message}`);
       }
