@@ -84,7 +84,7 @@ class ReqImpl implements Req {
     return this.msg.topic;
   }
   get payload(): unknown {
-    return this.msg.payload;
+    return this.msg.payload ?? {};
   }
   respond(payload: unknown, more = false): void {
     if (this.done) return;
@@ -369,6 +369,9 @@ export class Broker {
     if (entry.ownerOnly && (cred.rolemask & ROLE_OWNER) === 0) {
       return this.reject(m, from, new FractalError(ErrorCodes.PERMISSION, `${m.topic} is restricted to the instance owner`));
     }
+    if (m.payload !== undefined && (typeof m.payload !== 'object' || m.payload === null || Array.isArray(m.payload))) {
+      return this.reject(m, from, new FractalError(ErrorCodes.INVALID_ARGUMENT, `${m.topic}: the payload must be an object (got ${m.payload === null ? 'null' : Array.isArray(m.payload) ? 'an array' : typeof m.payload})`));
+    }
     const req = new ReqImpl(m, from, cred);
     this.invoke(entry.handler, req);
   }
@@ -402,7 +405,7 @@ export class Broker {
 
   private onEvent(from: Peer, ev: EventMsg): void {
     if (from.kind === 'parent') this.fanout(ev);
-    else if (from.kind === 'child' || from.kind === 'client') {
+    else if (from.kind === 'child') {
       if (this.parent) this.parent.send(ev);
       else this.fanout(ev);
     }
@@ -410,7 +413,14 @@ export class Broker {
 
   private fanout(ev: EventMsg): void {
     for (const c of this.children.values()) c.send(ev);
-    for (const s of this.moduleSubs) if (ev.topic.startsWith(s.prefix)) s.fn(ev.topic, ev.payload);
+    for (const s of this.moduleSubs) {
+      if (!ev.topic.startsWith(s.prefix)) continue;
+      try {
+        s.fn(ev.topic, ev.payload);
+      } catch (e) {
+        this.log(`event ${ev.topic}: subscriber failed: ${(e as Error).message}`);
+      }
+    }
     for (const c of this.clients) if (c.subs.some((p) => ev.topic.startsWith(p))) c.send(ev);
   }
 
