@@ -96,6 +96,7 @@ job.command('eventlog').description("print a job's event log")
   .argument('<id>')
   .action(action(() => import('./commands/job-eventlog.js')));
 job.command('validate').description('check jobspec files; exit 0 when all are valid')
+  .option('--schema <KIND>', 'any (canonical RFC 14 or V1 RFC 25), canonical, or v1 (what `fractal submit` runs)', 'any')
   .argument('<files...>')
   .action(action(() => import('./commands/job-validate.js')));
 

@@ -1,8 +1,11 @@
 /** `fractal job validate FILE...`: exit 0 when every jobspec is valid; one message per invalid file. */
 import { validateFiles } from '../../jobspec/index.js';
+import { invalid } from '../../errors/index.js';
 
-export default async function jobValidate(args: string[]): Promise<number> {
-  const results = await validateFiles(args);
+export default async function jobValidate(args: string[], opts: Record<string, unknown>): Promise<number> {
+  const schema = String(opts['schema'] ?? 'any');
+  if (schema !== 'any' && schema !== 'canonical' && schema !== 'v1') throw invalid(`--schema must be any, canonical or v1 (got "${schema}")`);
+  const results = await validateFiles(args, { version: schema });
   let bad = 0;
   for (const r of results) {
     if (r.ok) process.stdout.write(`${r.path}: valid\n`);
