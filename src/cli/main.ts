@@ -140,6 +140,27 @@ program.command('resource').description('resources: list, status, drain TARGETS 
   .argument('<subcommand>').argument('[args...]')
   .action(action(() => import('./commands/resource.js')));
 
+program.command('resource-query').description('load a resource graph and match jobspecs read from stdin (like Fluxion\'s resource-query)')
+  .requiredOption('-L, --load <GRAPHFILE>', 'graph file to load')
+  .option('-f, --format <FORMAT>', 'graph format: grug, jgf, config, slurm (default: from the file name)')
+  .option('-P, --policy <POLICY>', 'match policy: first, low-id, high-id, pack, spread', 'first')
+  .option('-F, --output <FORMAT>', 'resource set format: rv1 or jgf', 'rv1')
+  .option('-t, --timing', 'print the load time and each match time')
+  .action(action(() => import('./commands/resource-query.js')));
+
+program.command('sim').description('replay a workload trace (SWF) through the scheduling policies with a virtual clock')
+  .requiredOption('--trace <FILE>', 'trace in Standard Workload Format (.swf or .swf.gz)')
+  .option('--policy <POLICY>', 'fcfs, easy, conservative, hybrid (or sjf with --compat)', 'easy')
+  .option('--nodes <N>', 'nodes of the simulated machine (default: from the trace header)')
+  .option('--cores-per-node <C>', 'cores per node', '1')
+  .option('--estimates <KIND>', 'user (requested times) or exact (run times)', 'user')
+  .option('--reservation-depth <K>', 'hybrid: reservations for the first K jobs', '4')
+  .option('--compat <MODE>', 'reproduce a published setup: rlscheduler')
+  .option('--backfill', 'compat mode: enable its backfilling')
+  .option('--out <DIR>', 'write jobs.csv and plots (SVG) here')
+  .option('--json', 'print one JSON object with the metrics')
+  .action(action(() => import('./commands/sim.js')));
+
 program.parseAsync(process.argv).catch((e: unknown) => {
   const err = FractalError.from(e);
   process.stderr.write(`fractal: ${err.message}\n`);
