@@ -72,6 +72,12 @@ export class Fractal {
     return r.id;
   }
 
+  /** Submits `count` copies of one jobspec in a single request (validated once); returns their ids. */
+  async submitMany(jobspec: unknown, count: number, opts: SubmitOptions = {}): Promise<number[]> {
+    const r = await this.rpc<{ ids: number[] }>('job-ingest.submit', { jobspec, count, ...opts });
+    return r.ids;
+  }
+
   wait(id: number): Promise<WaitResponse> {
     return this.rpc<WaitResponse>('job-manager.wait', { id });
   }

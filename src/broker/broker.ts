@@ -476,7 +476,7 @@ export class Broker {
       { topic: 'broker.ping', handler: (req) => ({ rank: this.rank, pid: process.pid, payload: req.payload }) },
       {
         topic: 'broker.info',
-        handler: () => ({ rank: this.rank, size: this.size, pid: process.pid, uri: this.info.uri, hostname: this.info.hostname, attrs: this.info.attrs, rss: process.memoryUsage.rss(), statedir: this.info.statedir }),
+        handler: () => ({ rank: this.rank, size: this.size, pid: process.pid, uri: this.info.uri, hostname: this.info.hostname, attrs: this.info.attrs, rss: process.memoryUsage.rss(), memory: process.memoryUsage(), statedir: this.info.statedir }),
       },
       {
         topic: 'broker.sub',

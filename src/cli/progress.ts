@@ -19,8 +19,8 @@ export class Progress {
     }
   }
 
-  tick(): void {
-    this.n++;
+  tick(n = 1): void {
+    this.n += n;
     const secs = (Date.now() - this.t0) / 1000;
     this.bar?.update(this.n, { rate: secs > 0 ? (this.n / secs).toFixed(0) : '0' });
   }

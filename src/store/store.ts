@@ -80,7 +80,7 @@ const JOB_COLS = ['id', 'userid', 'name', 'state', 'urgency', 'priority', 't_sub
 export class Store {
   private readonly db: Db;
   private readonly st: {
-    event: Statement; job: Statement; output: Statement; kvSet: Statement; kvGet: Statement;
+    event: Statement; job: Statement; finish: Statement; output: Statement; kvSet: Statement; kvGet: Statement;
     getJob: Statement; getEvents: Statement; getOutput: Statement;
   };
   private queue: Array<() => void> = [];
@@ -98,6 +98,7 @@ export class Store {
     this.st = {
       event: this.db.prepare('INSERT OR REPLACE INTO events (jobid, seq, timestamp, name, context) VALUES (?, ?, ?, ?, ?)'),
       job: this.db.prepare(`INSERT OR REPLACE INTO jobs (${JOB_COLS.join(',')}) VALUES (${JOB_COLS.map((c) => '@' + c).join(',')})`),
+      finish: this.db.prepare(`UPDATE jobs SET ${JOB_COLS.filter((c) => c !== 'id' && c !== 'jobspec').map((c) => `${c} = @${c}`).join(', ')} WHERE id = @id`),
       output: this.db.prepare('INSERT OR REPLACE INTO output (jobid, seq, rank, stream, data, eof) VALUES (?, ?, ?, ?, ?, ?)'),
       kvSet: this.db.prepare('INSERT OR REPLACE INTO kv (key, value) VALUES (?, ?)'),
       kvGet: this.db.prepare('SELECT value FROM kv WHERE key = ?'),
@@ -143,6 +144,12 @@ export class Store {
   putJob(rec: JobRecord): void {
     const copy = { ...rec };
     this.enqueue(() => this.st.job.run(copy));
+  }
+
+  /** Updates a job's row except its stored jobspec (which keeps the submitted text). */
+  finishJob(rec: JobRecord): void {
+    const { jobspec: _ignored, ...copy } = rec;
+    this.enqueue(() => this.st.finish.run(copy));
   }
 
   appendOutput(jobid: number, seq: number, rec: OutputRecord): void {

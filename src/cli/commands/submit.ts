@@ -12,36 +12,58 @@ import { Progress } from '../progress.js';
 
 const WINDOW = 512;
 
+/** Copies per request when one jobspec is submitted many times (no {cc} in the command). */
+const BATCH = 500;
+
 export default async function submit(args: string[], opts: Record<string, unknown>): Promise<number> {
   const ccs = opts['cc'] !== undefined ? IdSet.parse(String(opts['cc'])).toArray() : [undefined];
   const showProgress = !!opts['progress'];
-  const specs = ccs.map((cc) => jobspecFromOptions(args, opts, cc));
+  // Without {cc} every copy is the same job: build it once and send it in batches.
+  const same = ccs.length > 1 && !args.some((a) => a.includes('{cc}'));
+  const specs = same ? [jobspecFromOptions(args, opts)] : ccs.map((cc) => jobspecFromOptions(args, opts, cc));
   const uopts = urgencyOpt(opts);
   const f = await open();
-  const bar = showProgress ? new Progress('submit', specs.length) : undefined;
-  const ids: number[] = new Array<number>(specs.length);
+  const bar = showProgress ? new Progress('submit', ccs.length) : undefined;
+  const ids: number[] = [];
   const errors: string[] = [];
-  let next = 0;
-  const worker = async () => {
-    while (next < specs.length) {
-      const i = next++;
-      try {
-        ids[i] = await f.submit(specs[i], uopts);
-        if (!opts['quiet']) process.stdout.write(`${ids[i]}\n`);
-      } catch (e) {
-        errors.push((e as Error).message);
-      }
-      bar?.tick();
-    }
+  const report = (got: number[]) => {
+    ids.push(...got);
+    if (!opts['quiet'] && got.length) process.stdout.write(got.join('\n') + '\n');
+    bar?.tick(got.length);
   };
-  await Promise.all(Array.from({ length: Math.min(WINDOW, specs.length) }, worker));
+  let next = 0;
+  const worker = same
+    ? async () => {
+      while (next < ccs.length) {
+        const n = Math.min(BATCH, ccs.length - next);
+        next += n;
+        try {
+          report(await f.submitMany(specs[0], n, uopts));
+        } catch (e) {
+          errors.push((e as Error).message);
+          bar?.tick(n);
+        }
+      }
+    }
+    : async () => {
+      while (next < specs.length) {
+        const i = next++;
+        try {
+          report([await f.submit(specs[i], uopts)]);
+        } catch (e) {
+          errors.push((e as Error).message);
+          bar?.tick(1);
+        }
+      }
+    };
+  await Promise.all(Array.from({ length: same ? 4 : Math.min(WINDOW, specs.length) }, worker));
   bar?.done();
   if (errors.length) {
     process.stderr.write(`fractal submit: ${errors[0]}${errors.length > 1 ? ` (and ${errors.length - 1} more)` : ''}\n`);
-    if (errors.length === specs.length) { f.close(); return 1; }
+    if (ids.length === 0) { f.close(); return 1; }
   }
   let rc = errors.length ? 1 : 0;
-  if (opts['wait']) rc = Math.max(rc, await waitFor(f, ids.filter((x) => x !== undefined), showProgress));
+  if (opts['wait']) rc = Math.max(rc, await waitFor(f, ids, showProgress));
   f.close();
   return rc;
 }

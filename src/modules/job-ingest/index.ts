@@ -26,6 +26,8 @@ export class JobIngest implements BrokerModule {
     const urgency = p.urgency ?? 16;
     if (!Number.isInteger(urgency) || urgency < 0 || urgency > 31) throw invalid(`urgency must be an integer 0-31 (got ${JSON.stringify(p.urgency)})`);
     if ((req.cred.rolemask & 1) === 0 && urgency > 16) throw new FractalError(ErrorCodes.PERMISSION, 'only the instance owner may submit with urgency above 16');
+    const count = (p as { count?: unknown }).count;
+    if (count !== undefined && (!Number.isInteger(count) || (count as number) < 1 || (count as number) > 100000)) throw invalid('count must be an integer 1-100000 (copies of the job to submit)');
     const flags = p.flags ?? 0;
     if (!Number.isInteger(flags) || flags < 0) throw invalid('flags must be a non-negative integer');
     let spec: Jobspec;
@@ -40,6 +42,6 @@ export class JobIngest implements BrokerModule {
     const cmd = spec.tasks[0]?.command;
     const name = (system['job'] as { name?: unknown } | undefined)?.name;
     const jobName = typeof name === 'string' && name ? name : Array.isArray(cmd) && cmd[0] ? String(cmd[0]).split('/').pop()! : 'job';
-    return this.ctx.rpc('job-manager.submit', { jobspec: spec, request, name: jobName, urgency, flags, userid: req.cred.userid });
+    return this.ctx.rpc('job-manager.submit', { jobspec: spec, request, name: jobName, urgency, flags, userid: req.cred.userid, ...(count !== undefined ? { count } : {}) });
   }
 }

@@ -243,7 +243,7 @@ export class JobManager implements BrokerModule {
       }
     };
     this.ctx.rpcStream('exec.start', {
-      id: job.id, userid: job.userid, R: job.R, jobspec: job.jobspec, request: job.request, reattach, started: job.started,
+      id: job.id, userid: job.userid, R: job.R, jobspec: this.fullJobspec(job), request: job.request, reattach, started: job.started,
     }, onResp).catch((e: unknown) => {
       f.exec = false;
       const cur = this.jobs.get(job.id);
@@ -289,7 +289,7 @@ export class JobManager implements BrokerModule {
   private onInactive(job: Job): void {
     const t = this.timers.get(job.id);
     if (t) { clearTimeout(t); this.timers.delete(job.id); }
-    this.store.putJob(this.record(job));
+    this.store.finishJob(this.record(job));
     this.jobs.delete(job.id);
     this.flight.delete(job.id);
     this.resolveDependents(job);
@@ -368,21 +368,43 @@ export class JobManager implements BrokerModule {
   // ---- submit and restart -------------------------------------------------------
 
   private async submit(req: Req): Promise<unknown> {
-    const p = req.payload as SubmitPayload & { userid?: number };
+    const p = req.payload as SubmitPayload & { count?: number };
     if (!this.queueEnabled) throw new FractalError(ErrorCodes.DISABLED, `job submission is disabled${this.queueDisabledReason ? ': ' + this.queueDisabledReason : ''} (an administrator can enable it with \`fractal queue enable\`)`);
+    const count = p.count ?? 1;
+    if (!Number.isInteger(count) || count < 1 || count > 100000) throw invalid('count must be an integer 1-100000');
     const system = (p.jobspec['attributes'] as { system?: Record<string, unknown> } | undefined)?.system;
     const deps = parseDependencies(system);
     for (const d of deps) if (d.scheme !== 'begin-time') this.dependencyVerdict(d); // unknown targets are rejected before an id is used
-    const id = this.nextId++;
-    const job0 = newJob(id, p.jobspec, p.request, p.name);
-    this.jobs.set(id, job0);
-    let job = this.post(job0, 'submit', { userid: req.cred.userid, urgency: p.urgency, flags: p.flags, version: 1 });
-    // The job row is written with the first event so that a restart finds the job.
-    this.store.putJob(this.record(job));
-    job = this.addDependencies(job, deps);
-    if (job.state === 'NEW') this.post(job, 'validate');
+    // The full jobspec (with the environment) lives in the store; memory keeps it without the environment.
+    const fullText = JSON.stringify({ jobspec: p.jobspec, request: p.request });
+    const lean = withoutEnvironment(p.jobspec);
+    const ids: number[] = [];
+    for (let i = 0; i < count; i++) {
+      const id = this.nextId++;
+      ids.push(id);
+      const job0 = newJob(id, lean, p.request, p.name);
+      this.jobs.set(id, job0);
+      let job = this.post(job0, 'submit', { userid: req.cred.userid, urgency: p.urgency, flags: p.flags, version: 1 });
+      // The job row is written with the first event so that a restart finds the job.
+      this.store.putJob(this.record(job, fullText));
+      job = this.addDependencies(job, deps);
+      if (job.state === 'NEW') this.post(job, 'validate');
+    }
     await this.store.flush();
-    return { id };
+    return p.count === undefined ? { id: ids[0] } : { id: ids[0], ids };
+  }
+
+  /** The job's jobspec as submitted (with its environment), with later jobspec-update changes. */
+  private fullJobspec(job: Job): Record<string, unknown> {
+    this.store.commit();
+    const rec = this.store.getJob(job.id);
+    if (!rec) return job.jobspec;
+    const stored = (JSON.parse(rec.jobspec) as { jobspec: Record<string, unknown> }).jobspec;
+    const env = ((stored['attributes'] as { system?: Record<string, unknown> } | undefined)?.system ?? {})['environment'];
+    if (env === undefined) return job.jobspec;
+    const attrs = (job.jobspec['attributes'] ?? {}) as Record<string, unknown>;
+    const sys = (attrs['system'] ?? {}) as Record<string, unknown>;
+    return { ...job.jobspec, attributes: { ...attrs, system: { ...sys, environment: env } } };
   }
 
   private async restart(): Promise<void> {
@@ -391,7 +413,7 @@ export class JobManager implements BrokerModule {
       const rec = this.store.getJob(id);
       if (!rec) continue;
       const spec = JSON.parse(rec.jobspec) as { jobspec: Record<string, unknown>; request: JobRequest };
-      let job = newJob(id, spec.jobspec, spec.request, rec.name);
+      let job = newJob(id, withoutEnvironment(spec.jobspec), spec.request, rec.name);
       for (const ev of this.store.events(id)) job = applyEvent(job, ev);
       this.jobs.set(id, job);
       this.count(job, +1);
@@ -425,7 +447,7 @@ export class JobManager implements BrokerModule {
 
   // ---- records and queries ----------------------------------------------------------
 
-  private record(job: Job): JobRecord {
+  private record(job: Job, jobspecText = ''): JobRecord {
     const R = job.R as { execution?: { nodelist?: string[] } } | undefined;
     return {
       id: job.id, userid: job.userid, name: job.name, state: job.state, urgency: job.urgency, priority: job.priority,
@@ -435,7 +457,7 @@ export class JobManager implements BrokerModule {
       returncode: job.state === 'INACTIVE' ? returnCodeOf(job) : null,
       exception: job.exception ? JSON.stringify(job.exception) : null,
       nodelist: R?.execution?.nodelist ? R.execution.nodelist.join(',') : null,
-      jobspec: JSON.stringify({ jobspec: job.jobspec, request: job.request }),
+      jobspec: jobspecText,
       R: job.R ? JSON.stringify(job.R) : null,
       waitstatus: job.status ?? null,
       duration: job.request.duration,
@@ -496,7 +518,7 @@ export class JobManager implements BrokerModule {
   private info(p: { id: number }): unknown {
     const j = this.lookup(p?.id);
     const active = this.jobs.get(j.id);
-    if (active) return { job: this.toInfo(active), jobspec: active.jobspec, R: active.R ?? null };
+    if (active) return { job: this.toInfo(active), jobspec: this.fullJobspec(active), R: active.R ?? null };
     const r = j as JobRecord;
     return { job: this.recordToInfo(r), jobspec: (JSON.parse(r.jobspec) as { jobspec: unknown }).jobspec, R: r.R ? JSON.parse(r.R) as unknown : null };
   }
@@ -694,6 +716,14 @@ export class JobManager implements BrokerModule {
     for (const j of this.jobs.values()) counts[j.state] = (counts[j.state] ?? 0) + 1;
     return { counts, active: this.jobs.size, next_id: this.nextId };
   }
+}
+
+function withoutEnvironment(js: Record<string, unknown>): Record<string, unknown> {
+  const attrs = js['attributes'] as Record<string, unknown> | undefined;
+  const sys = attrs?.['system'] as Record<string, unknown> | undefined;
+  if (!sys || !('environment' in sys)) return js;
+  const { environment: _env, ...rest } = sys;
+  return { ...js, attributes: { ...attrs, system: rest } };
 }
 
 function countHosts(R: unknown): number {
