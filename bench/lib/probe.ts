@@ -69,9 +69,11 @@ async function throughput(spec: ThroughputSpec): Promise<ThroughputResult> {
     cumulative += n;
     progress(spec.t0EpochMs, `${spec.label}: ${n} submitted in ${((t1 - t0) / 1000).toFixed(2)} s; fractal wait --all`);
     let waiting = true;
+    let wake: () => void = () => {};
+    let timer: NodeJS.Timeout | undefined;
     const watcher = (async () => {
       while (waiting) {
-        await new Promise((r) => setTimeout(r, 5000));
+        await new Promise<void>((r) => { wake = r; timer = setTimeout(r, 5000); });
         if (!waiting) break;
         try {
           const st = await f.rpc<{ active: number }>('job-manager.stats');
@@ -82,6 +84,8 @@ async function throughput(spec: ThroughputSpec): Promise<ThroughputResult> {
     const wait = await runCmd(FRACTAL_BIN, ['wait', '--all']);
     const t2 = performance.now();
     waiting = false;
+    clearTimeout(timer);
+    wake();
     const after = snap();
     const r = await rss(f, size);
     steps.push({
