@@ -13,7 +13,7 @@ import net from 'node:net';
 import { chmodSync, unlinkSync } from 'node:fs';
 import { FractalError, ErrorCodes } from '../errors/index.js';
 import {
-  Connection, dial, NODEID_ANY, NODEID_LOCAL, ROLE_OWNER, serviceOf,
+  Connection, dial, PendingCalls, NODEID_ANY, NODEID_LOCAL, ROLE_OWNER, serviceOf,
   type Cred, type EventMsg, type Message, type RequestMsg, type ResponseMsg,
 } from '../protocol/index.js';
 import type { Store } from '../store/index.js';
@@ -48,30 +48,12 @@ class ConnPeer extends Peer {
   }
 }
 
-interface InternalPending {
-  resolve: (v: unknown) => void;
-  reject: (e: FractalError) => void;
-  onData?: ((p: unknown) => void) | undefined;
-}
-
 /** The broker's own in-process endpoint, used by modules for `ctx.rpc`. */
 class InternalPeer extends Peer {
   readonly kind = 'internal' as const;
-  readonly pending = new Map<number, InternalPending>();
+  readonly pending = new PendingCalls();
   send(m: Message): void {
-    if (m.t !== 1) return;
-    const p = this.pending.get(m.id);
-    if (!p) return;
-    if (m.error) {
-      this.pending.delete(m.id);
-      p.reject(FractalError.fromWire(m.error));
-    } else if (m.more) {
-      p.onData?.(m.payload);
-    } else {
-      this.pending.delete(m.id);
-      if (p.onData && m.payload !== undefined && m.payload !== null) p.onData(m.payload);
-      p.resolve(m.payload);
-    }
+    if (m.t === 1) this.pending.deliver(m);
   }
 }
 

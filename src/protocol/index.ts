@@ -6,5 +6,5 @@ export * from './message.js';
 export { encodeFrame, FrameDecoder, MAX_FRAME } from './codec.js';
 export { Connection, dial } from './connection.js';
 export { parseUri, localUri, type UriTarget } from './uri.js';
-export { RpcPeer, type RpcStreamHandler } from './rpc.js';
+export { RpcPeer, PendingCalls, type PendingCall, type RpcStreamHandler } from './rpc.js';
 export * from './services.js';

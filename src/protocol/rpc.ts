@@ -9,15 +9,42 @@ import type { EventMsg, Message, RequestMsg, ResponseMsg } from './message.js';
 
 export type RpcStreamHandler = (payload: unknown) => void;
 
-interface Pending {
+export interface PendingCall {
   resolve: (v: unknown) => void;
   reject: (e: FractalError) => void;
-  onData?: RpcStreamHandler;
+  onData?: RpcStreamHandler | undefined;
+}
+
+/**
+ * Calls waiting for their responses, by request id. A streaming call gets
+ * each `more` response through `onData`; the final response (or an error)
+ * settles it.
+ */
+export class PendingCalls extends Map<number, PendingCall> {
+  deliver(m: ResponseMsg): void {
+    const p = this.get(m.id);
+    if (!p) return;
+    if (m.error) {
+      this.delete(m.id);
+      p.reject(FractalError.fromWire(m.error));
+    } else if (m.more) {
+      p.onData?.(m.payload);
+    } else {
+      this.delete(m.id);
+      if (p.onData && m.payload !== undefined && m.payload !== null) p.onData(m.payload);
+      p.resolve(m.payload);
+    }
+  }
+
+  failAll(err: FractalError): void {
+    for (const p of this.values()) p.reject(err);
+    this.clear();
+  }
 }
 
 export class RpcPeer {
   private nextId = 1;
-  private readonly pending = new Map<number, Pending>();
+  private readonly pending = new PendingCalls();
   onEvent: (ev: EventMsg) => void = () => {};
   onRequest: (req: RequestMsg) => void = () => {};
 
@@ -25,8 +52,7 @@ export class RpcPeer {
     conn.on('message', (m: Message) => this.dispatch(m));
     conn.on('close', (e) => {
       const err = new FractalError(ErrorCodes.CONNECTION, `connection closed${e ? `: ${e.message}` : ''}`);
-      for (const p of this.pending.values()) p.reject(err);
-      this.pending.clear();
+      this.pending.failAll(err);
     });
   }
 
@@ -37,21 +63,10 @@ export class RpcPeer {
   }
 
   private onResponse(m: ResponseMsg): void {
-    const p = this.pending.get(m.id);
-    if (!p) return;
-    if (m.error) {
-      this.pending.delete(m.id);
-      p.reject(FractalError.fromWire(m.error));
-    } else if (m.more) {
-      p.onData?.(m.payload);
-    } else {
-      this.pending.delete(m.id);
-      if (p.onData && m.payload !== undefined && m.payload !== null) p.onData(m.payload);
-      p.resolve(m.payload);
-    }
+    this.pending.deliver(m);
   }
 
-  private send(topic: string, payload: unknown, nodeid: number | undefined, p: Pending): void {
+  private send(topic: string, payload: unknown, nodeid: number | undefined, p: PendingCall): void {
     if (this.conn.isClosed) {
       p.reject(new FractalError(ErrorCodes.CONNECTION, 'connection is closed'));
       return;
