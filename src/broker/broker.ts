@@ -13,8 +13,8 @@ import net from 'node:net';
 import { chmodSync, unlinkSync } from 'node:fs';
 import { FractalError, ErrorCodes } from '../errors/index.js';
 import {
-  Connection, dial, PendingCalls, NODEID_ANY, NODEID_LOCAL, ROLE_OWNER, serviceOf,
-  type Cred, type EventMsg, type Message, type RequestMsg, type ResponseMsg,
+  Connection, dial, parseUri, PendingCalls, NODEID_ANY, NODEID_LOCAL, ROLE_OWNER, serviceOf,
+  type Cred, type UriTarget, type EventMsg, type Message, type RequestMsg, type ResponseMsg,
 } from '../protocol/index.js';
 import type { Store } from '../store/index.js';
 import { DEFERRED, type BrokerInfo, type BrokerModule, type Handler, type ModuleContext, type Req, type ServiceEntry } from '../service/index.js';
@@ -103,8 +103,10 @@ export interface BrokerOptions {
   fanout: number;
   /** Overlay URI of the parent (ranks > 0). */
   parentUri?: string;
-  /** Where this broker listens for its overlay children (size > 1). */
-  overlayPath?: string;
+  /** Where this broker listens for its overlay children (size > 1): local:///path or tcp://host:port. */
+  overlayUri?: string;
+  /** Shared secret every overlay peer must present in its hello (from the 0700 state directory). */
+  overlayToken?: string;
   /** Local client socket path. */
   localPath: string;
 }
@@ -170,19 +172,21 @@ export class Broker {
 
   async listen(): Promise<void> {
     try { unlinkSync(this.opts.localPath); } catch { /* not there */ }
-    this.servers.push(await this.serve(this.opts.localPath, (sock) => this.acceptClient(sock)));
+    this.servers.push(await this.serve({ kind: 'local', path: this.opts.localPath }, (sock) => this.acceptClient(sock)));
     chmodSync(this.opts.localPath, 0o700);
-    if (this.opts.overlayPath && this.expectedChildren().length > 0) {
-      try { unlinkSync(this.opts.overlayPath); } catch { /* not there */ }
-      this.servers.push(await this.serve(this.opts.overlayPath, (sock) => this.acceptChild(sock)));
+    if (this.opts.overlayUri && this.expectedChildren().length > 0) {
+      const target = parseUri(this.opts.overlayUri);
+      if (target.kind === 'local') try { unlinkSync(target.path); } catch { /* not there */ }
+      this.servers.push(await this.serve(target, (sock) => this.acceptChild(sock)));
     }
   }
 
-  private serve(path: string, onConn: (s: net.Socket) => void): Promise<net.Server> {
+  private serve(target: UriTarget, onConn: (s: net.Socket) => void): Promise<net.Server> {
     return new Promise((resolve, reject) => {
       const srv = net.createServer(onConn);
       srv.once('error', reject);
-      srv.listen(path, () => resolve(srv));
+      if (target.kind === 'local') srv.listen(target.path, () => resolve(srv));
+      else srv.listen(target.port, target.host, () => resolve(srv));
     });
   }
 
@@ -205,7 +209,7 @@ export class Broker {
       conn.on('message', (m) => this.onMessage(peer, m));
       conn.on('close', () => this.onPeerClose(peer));
       // The parent expects hello first; only then may queued traffic flow.
-      await this.linkCall(peer, 'overlay.hello', { rank: this.rank });
+      await this.linkCall(peer, 'overlay.hello', { rank: this.rank, token: this.opts.overlayToken ?? '' });
       // Requests queued before the link was up keep their ids; their responses route back through the same table.
       for (const [id, fwd] of this.parentStandIn.forwards) peer.forwards.set(id, fwd);
       peer.nextId = Math.max(peer.nextId, this.parentStandIn.nextId);
@@ -249,7 +253,12 @@ export class Broker {
         return;
       }
       conn.off('message', onFirst);
-      const rank = (m.payload as { rank?: unknown }).rank;
+      const { rank, token } = m.payload as { rank?: unknown; token?: unknown };
+      if ((this.opts.overlayToken ?? '') !== token) {
+        conn.send({ t: 1, id: m.id, error: { code: ErrorCodes.PERMISSION, message: 'overlay hello with a wrong token' } });
+        conn.close();
+        return;
+      }
       if (typeof rank !== 'number' || this.parentOf(rank) !== this.rank) {
         conn.send({ t: 1, id: m.id, error: { code: ErrorCodes.PROTOCOL, message: `rank ${String(rank)} is not a child of rank ${this.rank}` } });
         conn.close();

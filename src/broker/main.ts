@@ -6,7 +6,7 @@
  *        [--parent-uri URI] [--fanout K] [--attr key=value]... [--ready-fd 3]
  */
 import { parseArgs } from 'node:util';
-import { writeFileSync, renameSync, closeSync, writeSync } from 'node:fs';
+import { writeFileSync, renameSync, closeSync, writeSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { hostname } from 'node:os';
 import { Store } from '../store/index.js';
@@ -22,6 +22,7 @@ const { values } = parseArgs({
     rundir: { type: 'string' },
     statedir: { type: 'string' },
     'parent-uri': { type: 'string' },
+    'overlay-uri': { type: 'string' },
     fanout: { type: 'string', default: '2' },
     attr: { type: 'string', multiple: true, default: [] },
     'ready-fd': { type: 'string' },
@@ -43,6 +44,12 @@ for (const kv of values.attr) {
   if (i > 0) attrs[kv.slice(0, i)] = kv.slice(i + 1);
 }
 
+// Overlay peers prove they belong to this instance with a secret only the owner can read.
+let overlayToken: string | undefined;
+try {
+  overlayToken = readFileSync(join(statedir, 'overlay.key'), 'utf8').trim();
+} catch { /* single broker: no overlay */ }
+
 const localPath = join(rundir, rank === 0 ? 'local.sock' : `local-${rank}.sock`);
 const uri = localUri(localPath);
 const store = rank === 0 ? new Store(join(statedir, 'fractal.db')) : undefined;
@@ -51,7 +58,8 @@ const broker = new Broker({
   store,
   fanout: Math.max(1, Number(values.fanout)),
   ...(values['parent-uri'] ? { parentUri: values['parent-uri'] } : {}),
-  overlayPath: join(rundir, `overlay-${rank}.sock`),
+  overlayUri: values['overlay-uri'] ?? localUri(join(rundir, `overlay-${rank}.sock`)),
+  ...(overlayToken ? { overlayToken } : {}),
   localPath,
 });
 broker.onShutdown = () => {

@@ -7,6 +7,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync, readFileSync, chmodSync, openSync, closeSync, existsSync, unlinkSync, renameSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import net from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { connect, currentInstanceFile } from '../../api/index.js';
@@ -15,6 +17,18 @@ import { intOpt } from '../util.js';
 
 const BROKER_MAIN = fileURLToPath(new URL('../../broker/main.js', import.meta.url));
 const FRACTAL_BIN = resolve(fileURLToPath(new URL('../../../../bin/', import.meta.url)));
+
+/** A TCP port that was free a moment ago (the broker binds it right after). */
+function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as net.AddressInfo).port;
+      srv.close(() => resolvePort(port));
+    });
+  });
+}
 
 async function alreadyRunning(statedir: string): Promise<string | undefined> {
   let uri: string;
@@ -64,11 +78,19 @@ export default async function start(args: string[], opts: Record<string, unknown
   try { unlinkSync(join(statedir, 'uri')); } catch { /* none */ }
 
   const env = { ...process.env, PATH: `${FRACTAL_BIN}:${process.env['PATH'] ?? ''}` };
+  // Overlay: unix sockets in the state directory, or TCP on loopback with -o overlay=tcp.
+  const overlayTcp = attrs.includes('overlay=tcp');
+  const overlayUris: string[] = [];
+  for (let rank = 0; rank < size; rank++) {
+    overlayUris.push(overlayTcp ? `tcp://127.0.0.1:${await freePort()}` : `local://${join(statedir, `overlay-${rank}.sock`)}`);
+  }
+  if (size > 1) writeFileSync(join(statedir, 'overlay.key'), randomBytes(32).toString('hex') + '\n', { mode: 0o600 });
   const brokers: ChildProcess[] = [];
   for (let rank = 0; rank < size; rank++) {
     // A small young generation keeps the broker's RSS low; the extra scavenges cost little at these rates.
     const argv = ['--max-semi-space-size=2', BROKER_MAIN, '--rank', String(rank), '--size', String(size), '--rundir', statedir, '--statedir', statedir, '--fanout', String(fanout)];
-    if (rank > 0) argv.push('--parent-uri', `local://${join(statedir, `overlay-${Math.floor((rank - 1) / fanout)}.sock`)}`);
+    argv.push('--overlay-uri', overlayUris[rank]!);
+    if (rank > 0) argv.push('--parent-uri', overlayUris[Math.floor((rank - 1) / fanout)]!);
     for (const a of attrs) argv.push('--attr', a);
     if (rank === 0) argv.push('--ready-fd', '3');
     let out: number | 'inherit' = 'inherit';
