@@ -22,6 +22,9 @@ interface SimFlags {
   coresPerNode: string;
   estimates: string;
   reservationDepth: string;
+  queueDepth?: string;
+  kill: boolean;
+  seed: string;
   compat?: string;
   backfill?: boolean;
   out?: string;
@@ -70,6 +73,8 @@ export default async function run(_args: string[], opts: Record<string, unknown>
   const popts: PolicyOptions = {};
   if (fromCli(cmd, 'reservationDepth') && f.policy !== 'hybrid') throw invalid('--reservation-depth only applies to --policy hybrid');
   if (f.policy === 'hybrid') popts.reservationDepth = posInt(f.reservationDepth, '--reservation-depth', 0);
+  if (f.queueDepth !== undefined) popts.queueDepth = posInt(f.queueDepth, '--queue-depth', 1);
+  const seed = posInt(f.seed, '--seed', 0);
   const policy = createPolicy(f.policy, popts);
 
   const t0 = Date.now();
@@ -84,7 +89,7 @@ export default async function run(_args: string[], opts: Record<string, unknown>
   const tRead = Date.now();
 
   const bar = progress('sim');
-  const result = simulate(jobs, { policy, pool, onProgress: bar.tick });
+  const result = simulate(jobs, { policy, pool, onProgress: bar.tick, kill: f.kill !== false, seed });
   bar.end();
   const tSim = Date.now();
   const m = computeMetrics(result);

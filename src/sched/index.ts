@@ -1,0 +1,16 @@
+/**
+ * The sched area: pure scheduling policies (no I/O). A policy takes a
+ * snapshot (now, pending jobs in priority order, running jobs with their
+ * expected ends, a resource model) and returns a plan: the jobs to start now,
+ * reservations with estimated start times, and a reason for every job that
+ * waits. The simulator (src/sim) drives these policies with a virtual clock;
+ * the broker's scheduler module will drive the same code.
+ */
+export type {
+  JobShape, PendingJob, PendingReason, Plan, Profile, QueuePolicy, ResourceModel, RunningJob, Snapshot, Waiting,
+} from './types.js';
+export { NodePool, PoolProfile, type PoolOptions } from './pool.js';
+export {
+  Backfill, DEFAULT_RESERVATION_DEPTH, Fcfs, POLICY_NAMES, createPolicy, resolvePolicyOptions,
+  type PolicyName, type PolicyOptions, type ResolvedPolicyOptions,
+} from './policies.js';
