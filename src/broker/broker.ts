@@ -298,6 +298,8 @@ export class Broker {
     if (m.t === 0) {
       // Clients cannot claim an identity; overlay links carry the original one.
       const cred = from.kind === 'client' || !m.cred ? from.cred : m.cred;
+      if (from.kind === 'client') m.fromClient = true;
+      else if (from.kind === 'internal') delete m.fromClient;
       this.route(m, from, cred);
     } else if (m.t === 1) {
       const fwd = from.forwards.get(m.id);
@@ -356,6 +358,9 @@ export class Broker {
     if (!entry) {
       const svc = serviceOf(m.topic);
       return this.reject(m, from, new FractalError(ErrorCodes.NO_SERVICE, this.services.has(svc) ? `service "${svc}" has no method "${m.topic.slice(svc.length + 1)}"` : `no service "${svc}" on broker rank ${this.rank}`));
+    }
+    if (entry.internal && (from.kind === 'client' || m.fromClient)) {
+      return this.reject(m, from, new FractalError(ErrorCodes.PERMISSION, `${m.topic} is internal to the instance; clients use the public services (see docs/api.md)`));
     }
     if (entry.ownerOnly && (cred.rolemask & ROLE_OWNER) === 0) {
       return this.reject(m, from, new FractalError(ErrorCodes.PERMISSION, `${m.topic} is restricted to the instance owner`));

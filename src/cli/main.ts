@@ -164,8 +164,15 @@ program.command('sim').description('replay a workload trace (SWF) through the sc
   .option('--json', 'print one JSON object with the metrics')
   .action(action(() => import('./commands/sim.js')));
 
-program.parseAsync(process.argv).catch((e: unknown) => {
+// A closed pipe (`fractal jobs | head`) ends the command quietly.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw e;
+});
+
+program.parseAsync(process.argv).catch(async (e: unknown) => {
   const err = FractalError.from(e);
   process.stderr.write(`fractal: ${err.message}\n`);
   process.exitCode = 1;
+  (await import('./util.js')).closeAll();
 });

@@ -8,8 +8,18 @@ export function globalUri(): string | undefined {
   return i > 0 ? process.argv[i + 1] : undefined;
 }
 
-export function open(): Promise<Fractal> {
-  return connect(globalUri());
+const clients = new Set<Fractal>();
+
+export async function open(): Promise<Fractal> {
+  const f = await connect(globalUri());
+  clients.add(f);
+  f.peer.conn.on('close', () => clients.delete(f));
+  return f;
+}
+
+/** Closes every connection a command left open (after an error), so that the process can exit. */
+export function closeAll(): void {
+  for (const f of clients) f.close();
 }
 
 export function intOpt(v: unknown, flag: string, min = 0): number | undefined {

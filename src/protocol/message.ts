@@ -31,6 +31,8 @@ export interface RequestMsg {
   cred?: Cred;
   /** When true, no response is expected. */
   noresponse?: boolean;
+  /** Set by brokers when the request came from a client (not a module or broker); never trusted from clients. */
+  fromClient?: boolean;
 }
 
 export interface ResponseMsg {

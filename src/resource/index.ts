@@ -9,3 +9,4 @@ export { IdSet, MAX_ID } from './idset.js';
 export { Hostlist, MAX_HOSTS } from './hostlist.js';
 export { Rv1 } from './rv1.js';
 export type { RankResources, RJson, Rv1Options } from './rv1.js';
+export * from './graph/index.js';

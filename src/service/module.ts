@@ -29,6 +29,8 @@ export interface ServiceEntry {
   handler: Handler;
   /** Only the instance owner may call when true. */
   ownerOnly?: boolean;
+  /** Only modules and other brokers may call (the scheduler and exec protocols); clients get EPERM. */
+  internal?: boolean;
 }
 
 export interface BrokerInfo {

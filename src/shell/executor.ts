@@ -10,7 +10,7 @@
  * Its process entry is main.ts.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { openSync, closeSync, appendFileSync, readFileSync, writeFileSync, renameSync } from 'node:fs';
+import { existsSync, openSync, closeSync, appendFileSync, readFileSync, writeFileSync, renameSync } from 'node:fs';
 import { constants } from 'node:os';
 import { RpcPeer, type Connection, type RequestMsg } from '../protocol/index.js';
 import { invalid } from '../errors/index.js';
@@ -129,7 +129,8 @@ export class Executor {
       if (!outFd) this.pipe(child.stdout, spec.id, task, 'stdout');
       if (!errFd) this.pipe(child.stderr, spec.id, task, 'stderr');
       child.on('error', (e: NodeJS.ErrnoException) => {
-        this.send('executor.output', { id: spec.id, task, stream: 'stderr', data: `fractal: ${spec.command[0]}: ${e.code === 'ENOENT' ? 'command not found' : e.message}\n` } satisfies ShellOutput);
+        const what = e.code !== 'ENOENT' ? e.message : existsSync(spec.cwd) ? 'command not found' : `the working directory ${spec.cwd} does not exist on this node`;
+        this.send('executor.output', { id: spec.id, task, stream: 'stderr', data: `fractal: ${spec.command[0]}: ${what}\n` } satisfies ShellOutput);
         end((e.code === 'ENOENT' ? 127 : 126) << 8);
       });
       child.on('close', (code, sig) => end(waitStatus(code, sig, signum)));

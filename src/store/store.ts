@@ -124,7 +124,18 @@ export class Store {
   /** Commits everything queued now (normally called by the scheduler of writes). */
   commit(): void {
     this.scheduled = false;
-    if (this.queue.length > 0) this.commitTx();
+    if (this.queue.length > 0) {
+      const q = this.queue;
+      try {
+        this.commitTx();
+      } catch (e) {
+        // One bad write must not take the others (or the broker) down: redo them one by one.
+        process.stderr.write(`fractal store: a grouped write failed (${(e as Error).message}); retrying one by one\n`);
+        for (const op of q) {
+          try { op(); } catch (e2) { process.stderr.write(`fractal store: write dropped: ${(e2 as Error).message}\n`); }
+        }
+      }
+    }
     const w = this.waiters;
     this.waiters = [];
     for (const fn of w) fn();

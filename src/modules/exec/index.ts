@@ -30,6 +30,7 @@ interface ExecJob {
   duration: number;
   test?: NodeJS.Timeout | undefined;
   finished: boolean;
+  startSent: boolean;
 }
 
 interface OutputState {
@@ -50,11 +51,11 @@ export class Exec implements BrokerModule {
   start(ctx: ModuleContext): void {
     this.ctx = ctx;
     ctx.register([
-      { topic: 'exec.start', handler: (r) => this.startJob(r) },
-      { topic: 'exec.kill', handler: (r) => this.kill(r.payload as { id: number; signal?: string }) },
-      { topic: 'exec.done', handler: (r) => this.done(r.payload as { id: number }) },
-      { topic: 'exec.finished', handler: (r) => this.finished(r.payload as ShellFinished & { rank: number }) },
-      { topic: 'exec.output', handler: (r) => this.output(r.payload as ShellOutput & { rank: number }) },
+      { topic: 'exec.start', internal: true, handler: (r) => this.startJob(r) },
+      { topic: 'exec.kill', internal: true, handler: (r) => this.kill(r.payload as { id: number; signal?: string }) },
+      { topic: 'exec.done', internal: true, handler: (r) => this.done(r.payload as { id: number }) },
+      { topic: 'exec.finished', internal: true, handler: (r) => this.finished(r.payload as ShellFinished & { rank: number }) },
+      { topic: 'exec.output', internal: true, handler: (r) => this.output(r.payload as ShellOutput & { rank: number }) },
       { topic: 'exec.output-watch', handler: (r) => this.watch(r) },
     ]);
   }
@@ -71,7 +72,7 @@ export class Exec implements BrokerModule {
     const entries = R.entries();
     const job: ExecJob = {
       id: p.id, req, ranks: entries.map((e) => e.rank), waiting: new Set(entries.map((e) => e.rank)), status: 0, timedOut: false,
-      duration: p.request.duration, finished: false,
+      duration: p.request.duration, finished: false, startSent: !!p.started,
     };
     this.jobs.set(p.id, job);
     req.onCancel(() => this.jobs.delete(p.id));
@@ -87,6 +88,10 @@ export class Exec implements BrokerModule {
   }
 
   private send(job: ExecJob, r: ExecStartResponse, more = true): void {
+    if (r.type === 'start') {
+      if (job.startSent) return;
+      job.startSent = true;
+    }
     job.req.respond(r, more);
   }
 
@@ -144,7 +149,8 @@ export class Exec implements BrokerModule {
     // Ranks with no task (more nodes than tasks) have nothing to run.
     for (const s of shells) if (s.spec.tasks.length === 0) job.waiting.delete(s.rank);
     await Promise.all(shells.filter((s) => s.spec.tasks.length > 0).map((s) => this.ctx.rpc('shell.start', { job: s.spec }, s.rank)));
-    if (!this.jobs.has(job.id)) return;
+    // A very short job can finish before every start answer is back: complete() then sent start itself.
+    if (job.finished || !this.jobs.has(job.id)) return;
     this.send(job, { type: 'start' });
     if (job.waiting.size === 0) this.complete(job);
   }
@@ -198,6 +204,7 @@ export class Exec implements BrokerModule {
     job.finished = true;
     this.jobs.delete(job.id);
     this.closeOutput(job.id);
+    if (withFinish) this.send(job, { type: 'start' }); // a job that ran always logs start before finish
     if (job.timedOut) this.send(job, { type: 'exception', etype: 'timeout', severity: 0, note: `the job exceeded its time limit of ${job.duration}s` });
     if (withFinish) this.send(job, { type: 'finish', status: job.status });
     this.send(job, { type: 'release', final: true }, false);

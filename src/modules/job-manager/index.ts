@@ -92,7 +92,7 @@ export class JobManager implements BrokerModule {
     const q = this.store.kvGet<{ enabled: boolean; reason: string; started: boolean }>('job-manager.queue');
     if (q) { this.queueEnabled = q.enabled; this.queueDisabledReason = q.reason; this.queueStarted = q.started; }
     ctx.register([
-      { topic: 'job-manager.submit', handler: (r) => this.submit(r) },
+      { topic: 'job-manager.submit', internal: true, handler: (r) => this.submit(r) },
       { topic: 'job-manager.list', handler: (r) => this.list(r.payload as ListRequest, r.cred) },
       { topic: 'job-manager.info', handler: (r) => this.info(r.payload as { id: number }) },
       { topic: 'job-manager.eventlog', handler: (r) => this.eventlog(r) },
@@ -343,7 +343,7 @@ export class JobManager implements BrokerModule {
   private dependencyVerdict(dep: Dependency): boolean | undefined {
     const active = this.jobs.get(dep.value);
     if (active) return evaluate(dep, { state: active.state, success: false, started: active.started });
-    const rec = this.store.getJob(dep.value);
+    const rec = this.stored(dep.value);
     if (!rec) throw invalid(`dependency ${dep.description}: there is no job ${dep.value} in this instance`);
     return evaluate(dep, { state: rec.state, success: rec.result === 'COMPLETED', started: rec.t_run !== null });
   }
@@ -487,6 +487,10 @@ export class JobManager implements BrokerModule {
   }
 
   private list(p: ListRequest, cred: Cred): unknown {
+    if (p.states !== undefined && (!Array.isArray(p.states) || p.states.some((x) => typeof x !== 'string'))) throw invalid('states must be a list of state names, e.g. ["pending", "run"]');
+    if (p.ids !== undefined && (!Array.isArray(p.ids) || p.ids.some((x) => !Number.isInteger(x)))) throw invalid('ids must be a list of job ids');
+    if (p.userid !== undefined && !Number.isInteger(p.userid)) throw invalid('userid must be an integer');
+    if (p.limit !== undefined && (!Number.isInteger(p.limit) || p.limit < 0)) throw invalid('limit must be an integer >= 0');
     const states = expandStates(p.states);
     const limit = p.limit && p.limit > 0 ? p.limit : Infinity;
     const ids = p.ids ? new Set(p.ids) : undefined;
@@ -501,6 +505,7 @@ export class JobManager implements BrokerModule {
     out.sort((a, b) => b.id - a.id);
     if (states.has('INACTIVE') && out.length < limit) {
       const filter = { states: ['INACTIVE'], ...(userid !== undefined ? { userid } : {}), ...(Number.isFinite(limit) ? { limit: limit - out.length } : {}) };
+      this.store.commit();
       const recs = ids ? [...ids].map((i) => this.store.getJob(i)).filter((r): r is JobRecord => r?.state === 'INACTIVE') : this.store.listJobs(filter);
       for (const r of recs) out.push(this.recordToInfo(r));
     }
@@ -508,9 +513,15 @@ export class JobManager implements BrokerModule {
     return { jobs: Number.isFinite(limit) ? out.slice(0, limit) : out };
   }
 
+  /** A job's row from the store, after committing queued writes (a job that just became inactive is only queued). */
+  private stored(id: number): JobRecord | undefined {
+    this.store.commit();
+    return this.store.getJob(id);
+  }
+
   private lookup(id: unknown): Job | JobRecord {
     if (typeof id !== 'number' || !Number.isInteger(id)) throw invalid(`job id must be an integer (got ${JSON.stringify(id)})`);
-    const j = this.jobs.get(id) ?? this.store.getJob(id);
+    const j = this.jobs.get(id) ?? this.stored(id);
     if (!j) throw new FractalError(ErrorCodes.NOT_FOUND, `no job ${id} in this instance (list jobs with \`fractal jobs -a\`)`);
     return j;
   }

@@ -36,8 +36,8 @@ export class ResourceModule implements BrokerModule {
     this.drained = new Map(Object.entries(saved).map(([k, v]) => [Number(k), v]));
     this.add({ rank: 0, ...discoverLocal(ctx.broker.attrs), up: true });
     ctx.register([
-      { topic: 'resource.register', handler: (r) => this.register(r.payload as { rank: number; resources?: LocalResources }) },
-      { topic: 'resource.acquire', handler: (r) => this.acquire(r) },
+      { topic: 'resource.register', internal: true, handler: (r) => this.register(r.payload as { rank: number; resources?: LocalResources }) },
+      { topic: 'resource.acquire', internal: true, handler: (r) => this.acquire(r) },
       { topic: 'resource.status', handler: () => this.status() },
       { topic: 'resource.drain', ownerOnly: true, handler: (r) => this.drain(r.payload as { targets: string; reason?: string; undrain?: boolean }) },
       { topic: 'resource.undrain', ownerOnly: true, handler: (r) => this.drain({ ...(r.payload as { targets: string }), undrain: true }) },

@@ -65,12 +65,12 @@ export class SchedSimple implements BrokerModule {
       this.schedulePass();
     });
     ctx.register([
-      { topic: 'sched.hello', handler: (req) => this.hello(req.payload as SchedHello) },
-      { topic: 'sched.alloc', handler: (req) => this.alloc(req) },
-      { topic: 'sched.free', handler: (req) => this.free(req.payload as { id: number }) },
-      { topic: 'sched.cancel', handler: (req) => this.cancel(req.payload as { id: number }) },
-      { topic: 'sched.prioritize', handler: (req) => this.prioritize(req.payload as { jobs: [number, number][] }) },
-      { topic: 'sched.feasibility', handler: (req) => this.feasibility(req.payload as { request: JobRequest }) },
+      { topic: 'sched.hello', internal: true, handler: (req) => this.hello(req.payload as SchedHello) },
+      { topic: 'sched.alloc', internal: true, handler: (req) => this.alloc(req) },
+      { topic: 'sched.free', internal: true, handler: (req) => this.free(req.payload as { id: number }) },
+      { topic: 'sched.cancel', internal: true, handler: (req) => this.cancel(req.payload as { id: number }) },
+      { topic: 'sched.prioritize', internal: true, handler: (req) => this.prioritize(req.payload as { jobs: [number, number][] }) },
+      { topic: 'sched.feasibility', internal: true, handler: (req) => this.feasibility(req.payload as { request: JobRequest }) },
       { topic: 'sched.status', handler: () => ({ ranks: this.pool.status(), pending: this.queue.length, running: this.allocated.size }) },
     ]);
   }
@@ -164,6 +164,7 @@ export class SchedSimple implements BrokerModule {
   }
 
   private feasibility(p: { request: JobRequest }): unknown {
+    if (typeof p?.request !== 'object' || p.request === null) throw invalid('sched.feasibility needs {request: JobRequest}');
     const why = this.pool.feasible(p.request);
     if (why) throw new FractalError(ErrorCodes.UNSATISFIABLE, `unsatisfiable request: ${why}`);
     return { feasible: true };

@@ -10,7 +10,7 @@ import { spawn } from 'node:child_process';
 import { openSync, closeSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { FractalError, ErrorCodes } from '../../errors/index.js';
+import { FractalError, ErrorCodes, invalid } from '../../errors/index.js';
 import { dial, localUri, RpcPeer } from '../../protocol/index.js';
 import type { ShellFinished, ShellInventory, ShellJob, ShellOutput } from '../../shell/index.js';
 import type { BrokerModule, ModuleContext } from '../../service/index.js';
@@ -30,13 +30,22 @@ export class ShellModule implements BrokerModule {
     this.ctx = ctx;
     this.sock = join(ctx.broker.rundir, `exec-${ctx.broker.rank}.sock`);
     ctx.register([
-      { topic: 'shell.start', handler: async (r) => (await this.executor()).call('executor.start', (r.payload as { job: ShellJob }).job) },
-      { topic: 'shell.kill', handler: async (r) => (this.peer ? this.peer.call('executor.kill', r.payload) : { signaled: 0 }) },
-      { topic: 'shell.list', handler: async () => this.list() },
-      { topic: 'shell.ack', handler: async (r) => (this.peer ? this.peer.call('executor.ack', r.payload) : { acked: 0 }) },
+      {
+        topic: 'shell.start',
+        internal: true,
+        handler: async (r) => {
+          const job = (r.payload as { job?: ShellJob }).job;
+          if (typeof job !== 'object' || job === null || !Array.isArray(job.command) || !Array.isArray(job.tasks)) throw invalid('shell.start needs {job: ShellJob}');
+          return (await this.executor()).call('executor.start', job);
+        },
+      },
+      { topic: 'shell.kill', internal: true, handler: async (r) => (this.peer ? this.peer.call('executor.kill', r.payload) : { signaled: 0 }) },
+      { topic: 'shell.list', internal: true, handler: async () => this.list() },
+      { topic: 'shell.ack', internal: true, handler: async (r) => (this.peer ? this.peer.call('executor.ack', r.payload) : { acked: 0 }) },
       {
         // Acknowledge on every rank (fan-out from rank 0 down the tree).
         topic: 'shell.ack-all',
+        internal: true,
         handler: async (r) => {
           const size = ctx.broker.size;
           await Promise.all(Array.from({ length: size }, (_, rank) => ctx.rpc('shell.ack', r.payload, rank).catch(() => {})));
