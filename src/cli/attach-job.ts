@@ -18,7 +18,7 @@ export async function attachJob(f: Fractal, id: number, opts: { label?: boolean 
   const output = f.output(id, (c) => {
     const line = opts.label ? c.data.replace(/^(?=.)/gm, `${c.rank}: `) : c.data;
     (c.stream === 'stderr' ? process.stderr : process.stdout).write(line);
-  });
+  }).catch(() => { /* the event log watch below reports what went wrong */ });
   await f.watch(id, (ev: JobEvent) => {
     if (ev.name === 'start') started = true;
     if (ev.name === 'exception' && ev.context?.['severity'] === 0) {

@@ -13,7 +13,11 @@ export default async function jobSubmit(args: string[], opts: Record<string, unk
   } catch (e) {
     throw invalid(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
-  const spec = parseJobspecText(text, file) as Record<string, unknown>;
+  const parsed = parseJobspecText(text, file);
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw invalid(`${file} is not a jobspec: expected a YAML/JSON mapping with version, resources, tasks and attributes (see docs/jobspec.md)`);
+  }
+  const spec = parsed as Record<string, unknown>;
   // A hand-written jobspec runs where it was submitted from unless it says otherwise.
   const attrs = (spec['attributes'] ??= {}) as Record<string, unknown>;
   const system = (attrs['system'] ??= {}) as Record<string, unknown>;

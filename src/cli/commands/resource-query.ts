@@ -6,9 +6,12 @@
  * ResourceQuery; this file reads the files and the clock.
  *
  * `-L synthetic:RACKSxNODESxSOCKETSxCORES[xGPUS]` builds a synthetic graph
- * instead of reading a file (GPUs per socket).
+ * instead of reading a file (GPUs per socket); `-L local:` discovers this
+ * machine (/sys, /proc, nvidia-smi).
  */
-import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { readFileSync, readdirSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { createInterface } from 'node:readline';
 import { performance } from 'node:perf_hooks';
 import { invalid } from '../../errors/index.js';
@@ -18,6 +21,7 @@ import {
   QUERY_FORMATS,
   ResourceGraph,
   ResourceQuery,
+  discoverLocal,
   loadGraphText,
   parseQueryPolicy,
   syntheticGraph,
@@ -36,6 +40,31 @@ function synthetic(spec: string): GraphStore {
   });
 }
 
+/** This machine's resources; GPUs from nvidia-smi when it is installed. */
+function local(): GraphStore {
+  const smi = spawnSync('nvidia-smi', ['-L'], { encoding: 'utf8' });
+  const gpus = smi.status === 0 ? smi.stdout.split('\n').filter((l) => l.startsWith('GPU ')).length : undefined;
+  return discoverLocal(
+    {
+      read: (p) => {
+        try {
+          return readFileSync(p, 'utf8');
+        } catch {
+          return undefined;
+        }
+      },
+      list: (p) => {
+        try {
+          return readdirSync(p);
+        } catch {
+          return [];
+        }
+      },
+    },
+    { hostname: hostname().split('.')[0] ?? 'localhost', ...(gpus === undefined ? {} : { gpus }) },
+  );
+}
+
 export default async function resourceQuery(_args: string[], opts: Record<string, unknown>): Promise<number> {
   const file = String(opts['load']);
   const format = opts['format'] === undefined ? undefined : String(opts['format']);
@@ -50,6 +79,7 @@ export default async function resourceQuery(_args: string[], opts: Record<string
   const t0 = performance.now();
   let store: GraphStore;
   if (file.startsWith('synthetic:')) store = synthetic(file.slice('synthetic:'.length));
+  else if (file === 'local:') store = local();
   else {
     let text: string;
     try {

@@ -167,6 +167,10 @@ export class ResourceGraph implements MatchEnv {
   #accMark = new Uint8Array(0);
   #inJob = new Uint32Array(0);
   #stamp = 0;
+  #bufV = new Int32Array(0);
+  #bufN = new Float64Array(0);
+  #bufX = new Uint8Array(0);
+  #buckets: number[][] = [];
   readonly #jobs = new Map<number, Job>();
   readonly #byIdx = new Map<number, number>();
   #nextIdx = 1;
@@ -462,49 +466,88 @@ export class ResourceGraph implements MatchEnv {
       this.#stamp = 1;
     }
     const stamp = this.#stamp;
-    const verts: number[] = [];
-    const needs: number[] = [];
-    const xs: number[] = [];
+    // Selected vertices (deduplicated), then their ancestors as shared.
+    let n = 0;
+    const room = (k: number): void => {
+      if (k <= this.#bufV.length) return;
+      const cap = Math.max(k, this.#bufV.length * 2, 1024);
+      const v2 = new Int32Array(cap);
+      v2.set(this.#bufV);
+      this.#bufV = v2;
+      const n2 = new Float64Array(cap);
+      n2.set(this.#bufN);
+      this.#bufN = n2;
+      const x2 = new Uint8Array(cap);
+      x2.set(this.#bufX);
+      this.#bufX = x2;
+    };
+    room(m.top);
     for (let i = 0; i < m.top; i++) {
       const v = m.selV[i]!;
       if (this.#inJob[v] === stamp) continue;
       this.#inJob[v] = stamp;
-      verts.push(v);
-      needs.push(m.selNeeds[i]!);
-      xs.push(m.selX[i]!);
+      this.#bufV[n] = v;
+      this.#bufN[n] = m.selNeeds[i]!;
+      this.#bufX[n] = m.selX[i]!;
+      n++;
     }
-    const nsel = verts.length;
+    const nsel = n;
     for (let i = 0; i < nsel; i++) {
-      for (let a = g.parent[verts[i]!]!; a !== NONE && this.#inJob[a] !== stamp; a = g.parent[a]!) {
+      for (let a = g.parent[this.#bufV[i]!]!; a !== NONE && this.#inJob[a] !== stamp; a = g.parent[a]!) {
         this.#inJob[a] = stamp;
-        verts.push(a);
-        needs.push(1);
-        xs.push(0);
+        room(n + 1);
+        this.#bufV[n] = a;
+        this.#bufN[n] = 1;
+        this.#bufX[n] = 0;
+        n++;
       }
     }
+    const verts = this.#bufV.slice(0, n);
+    const needs = this.#bufN.slice(0, n);
+    const xs = this.#bufX.slice(0, n);
     const idx = this.#nextIdx++;
-    const spanIds = new Int32Array(verts.length);
-    for (let i = 0; i < verts.length; i++) spanIds[i] = this.spans.add(verts[i]!, xs[i] === 1, start, end, idx, needs[i]!);
+    const spanIds = new Int32Array(n);
+    for (let i = 0; i < n; i++) spanIds[i] = this.spans.add(verts[i]!, xs[i] === 1, start, end, idx, needs[i]!);
 
-    // Pruning filter deltas: exclusive units, added to every ancestor's row.
+    // Pruning filter deltas: each exclusive vertex counts in its own filter
+    // (or its parent's, for a leaf); rows then flow up, deepest first.
     const W = this.#W;
     const acc = this.#acc;
     const touched = this.#accTouched;
     touched.length = 0;
-    for (let i = 0; i < verts.length; i++) {
+    const buckets = this.#buckets;
+    const touch = (sl: number): void => {
+      if (this.#accMark[sl] !== 0) return;
+      this.#accMark[sl] = 1;
+      touched.push(sl);
+      const d = g.depth[this.#slotVertex[sl]!]!;
+      (buckets[d] ??= []).push(sl);
+    };
+    let maxDepth = 0;
+    for (let i = 0; i < n; i++) {
       if (xs[i] !== 1) continue;
       const v = verts[i]!;
-      const t = g.type[v]!;
-      const units = g.size[v]!;
-      for (let a = this.#slotOf[v]! >= 0 ? v : g.parent[v]!; a !== NONE; a = g.parent[a]!) {
-        const s = this.#slotOf[a]!;
-        if (this.#accMark[s] === 0) {
-          this.#accMark[s] = 1;
-          touched.push(s);
-        }
-        acc[s * W + t] = acc[s * W + t]! + units;
-      }
+      const a = this.#slotOf[v]! >= 0 ? v : g.parent[v]!;
+      if (a === NONE) continue;
+      const sl = this.#slotOf[a]!;
+      touch(sl);
+      if (g.depth[a]! > maxDepth) maxDepth = g.depth[a]!;
+      acc[sl * W + g.type[v]!] = acc[sl * W + g.type[v]!]! + g.size[v]!;
     }
+    for (let d = maxDepth; d >= 1; d--) {
+      const level = buckets[d];
+      if (level === undefined) continue;
+      for (const sl of level) {
+        const p = g.parent[this.#slotVertex[sl]!]!;
+        if (p === NONE) continue;
+        const ps = this.#slotOf[p]!;
+        touch(ps);
+        for (let t = 0; t < W; t++) acc[ps * W + t] = acc[ps * W + t]! + acc[sl * W + t]!;
+      }
+      level.length = 0;
+    }
+    const b0 = buckets[0];
+    if (b0 !== undefined) b0.length = 0;
     const aggV = new Int32Array(touched.length);
     const aggOff = new Int32Array(touched.length + 1);
     const aggT: number[] = [];
@@ -529,9 +572,9 @@ export class ResourceGraph implements MatchEnv {
       start,
       end,
       reserved,
-      verts: Int32Array.from(verts),
-      needs: Float64Array.from(needs),
-      x: Uint8Array.from(xs),
+      verts,
+      needs,
+      x: xs,
       spanIds,
       aggV,
       aggT: Int32Array.from(aggT),

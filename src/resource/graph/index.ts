@@ -34,7 +34,7 @@ export { discoverLocal } from './discover.js';
 export type { DiscoverIo, DiscoverOptions } from './discover.js';
 export { loadGraphText, detectGraphFormat, GRAPH_FORMATS } from './load.js';
 export type { GraphFormat } from './load.js';
-export { graphToJgf, allocationJgf, writeSimple } from './writers.js';
+export { graphToJgf, allocationJgf, rv1WithGraph, writeSimple } from './writers.js';
 export type { Jgf, JgfEdge, JgfNode } from './writers.js';
 export { ResourceQuery, parseQueryPolicy, QUERY_FORMATS } from './query.js';
 export type { CommandOutput, QueryFormat, QueryOptions, QueryPolicy } from './query.js';

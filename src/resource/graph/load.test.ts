@@ -13,6 +13,7 @@ import {
   loadJgf,
   loadRv1,
   loadSlurmConf,
+  rv1WithGraph,
   syntheticGraph,
 } from '../index.js';
 import { TINY_GRUG, fluxSchedFile, makeJob } from './test-helpers.js';
@@ -182,4 +183,16 @@ void test('store: paths, names, removal, and errors', () => {
   assert.equal(g.byPath('/cluster0/alpha'), -1);
   assert.deepEqual(g.children(root), []);
   throwsInvalid(() => g.removeSubtree(root), /cannot remove the root/);
+});
+
+void test('R with its graph: a child instance loads exactly the subgraph it was granted', () => {
+  const parent = new ResourceGraph(loadGrug(TINY_GRUG), { policy: 'low-id' });
+  const r = parent.match(makeJob().nodes(1).cores(4).gpus(1).build());
+  const R = rv1WithGraph(parent, r.jobid);
+  const wire = JSON.parse(JSON.stringify(R.toJSON())) as unknown;
+  const child = new ResourceGraph(loadRv1(wire));
+  assert.deepEqual(child.stat().map((s) => `${s.type}:${s.total}`), ['cluster:1', 'rack:1', 'node:1', 'socket:1', 'core:4', 'gpu:1']);
+  assert.equal(child.match(makeJob().nodes(1).cores(4).gpus(1).build()).outcome, 'ALLOCATED');
+  assert.equal(child.match(makeJob().nodes(1).cores(1).build()).outcome, 'BUSY');
+  assert.equal(child.rv1(1).toJSON().execution.R_lite[0]?.children.core, R.toJSON().execution.R_lite[0]?.children.core);
 });

@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FractalError } from '../../errors/index.js';
-import { ResourceGraph, loadGrug, syntheticGraph, writeSimple } from '../index.js';
+import { ResourceGraph, allocationJgf, loadConfigText, loadGrug, syntheticGraph, writeSimple } from '../index.js';
+import type { Jobspec } from '../../jobspec/index.js';
 import type { MatchResult } from '../index.js';
 import { TINY_GRUG, jobspec, makeJob, res, slot, smallGraph } from './test-helpers.js';
 
@@ -237,4 +238,35 @@ void test('jobspec problems are EINVAL; expected failures are results', () => {
   assert.throws(() => g.match({ version: 1 }), (e: unknown) => e instanceof FractalError && e.code === 'EINVAL');
   assert.throws(() => g.match(makeJob().build(), { policy: 'best' as 'first' }), /unknown match policy "best"/);
   assert.throws(() => g.match(makeJob().build(), { jobid: 0 }), /positive integer/);
+});
+
+void test('matching through another subsystem: one switch instead of one rack', () => {
+  const fresh = (): ResourceGraph =>
+    new ResourceGraph(
+      loadConfigText(`
+racks:
+  - { name: rack0, hosts: "n[0,2]" }
+  - { name: rack1, hosts: "n[1,3]" }
+hosts:
+  - { hosts: "n[0-3]", cores: 2 }
+vertices:
+  - { type: switch, name: "sw[0-1]" }
+edges:
+  - { subsystem: network, from: sw0, to: "n[0-1]" }
+  - { subsystem: network, from: sw1, to: "n[2-3]" }
+`),
+      { policy: 'first' },
+    );
+  const two = (top: string): Jobspec => jobspec([res(top, 1, res('node', 2, slot(1, res('core', 2))))]);
+  let g = fresh();
+  assert.equal(g.rv1(ok(g.match(two('rack')))).nodelist().encode(), 'n[0,2]');
+  g = fresh();
+  const id = ok(g.match(two('switch'), { subsystem: 'network' }));
+  assert.equal(g.rv1(id).nodelist().encode(), 'n[0-1]');
+  // The switch is part of what the job holds (shared), the next job gets the other switch.
+  assert.ok(allocationJgf(g, id).graph.nodes.some((n) => n.metadata.name === 'sw0'));
+  assert.equal(g.rv1(ok(g.match(two('switch'), { subsystem: 'network' }))).nodelist().encode(), 'n[2-3]');
+  assert.equal(g.match(two('switch'), { subsystem: 'network' }).outcome, 'BUSY');
+  assert.throws(() => g.match(two('switch'), { subsystem: 'power' }), /no subsystem "power"; it has containment, network/);
+  assert.deepEqual(g.checkAggregates(), []);
 });

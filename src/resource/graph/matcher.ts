@@ -102,6 +102,8 @@ export class Matcher {
   #aux: AuxSubsystem | undefined;
   #auxRoots: number[] = [];
   #auxCap = new Map<number, number>();
+  /** Per-vertex sort keys for pack/spread (only valid during one sort). */
+  #score = new Float64Array(0);
 
   constructor(env: MatchEnv) {
     this.#env = env;
@@ -270,7 +272,6 @@ export class Matcher {
 
   /** Records which child request lacks free units below v. */
   #failShort(v: number, r: Req): void {
-    const o = this.#o;
     for (let i = 0; i < r.needT.length; i++) {
       const t = r.needT[i]!;
       const have = this.#leaf(v) ? 0 : this.#avail(v, t);
@@ -432,8 +433,26 @@ export class Matcher {
     const g = this.#g;
     let got = 0;
     const order = this.#order(u, r, want);
+    const o = this.#o;
+    // Leaves asked for with nothing inside (cores, GPUs): checked inline, the hot path.
+    const simpleLeaf = r.with.length === 0 && r.t !== this.#nodeT && !this.#xTypes.has(r.t);
+    const sp = this.#sp;
     const visit = (c: number): boolean => {
       if (this.#taken[c] === this.#seq) return got < want;
+      if (simpleLeaf && g.type[c] === r.t && g.first[c] === -1 && g.size[c] === 1) {
+        this.visits++;
+        if (g.status[c] === STATUS_REMOVED) return true;
+        if (!o.ignoreState) {
+          if (g.status[c] !== STATUS_UP) {
+            this.skippedByStatus++;
+            return true;
+          }
+          if (!sp.idle(c) && (xin ? sp.anyDuring(c, o.start, o.end) : sp.exclusiveDuring(c, o.start, o.end))) return true;
+        }
+        bounds.push(this.top, 1);
+        this.#push(c, 1, xin);
+        return ++got < want;
+      }
       if (g.type[c] === r.t) {
         // An exclusive pool (memory, storage) is taken whole; a shared one in part.
         const units = xin || this.#xTypes.has(r.t) ? g.size[c]! : Math.min(g.size[c]!, want - got);
@@ -548,7 +567,8 @@ export class Matcher {
   }
 
   #dir(): number {
-    return this.#o.policy === 'high-id' ? -1 : 1;
+    const p = this.#o.policy;
+    return p === 'high-id' || ((p === 'pack' || p === 'spread') && this.#o.tieHighId === true) ? -1 : 1;
   }
 
   /**
@@ -559,17 +579,20 @@ export class Matcher {
     const p = this.#o.policy;
     const g = this.#g;
     const kids = this.#kids(u);
+    // pack/spread compare free counts below each child; a request with
+    // nothing below it (cores, GPUs) is filled in id order instead.
+    const byId = p === 'low-id' || p === 'high-id' || ((p === 'pack' || p === 'spread') && r.needT.length === 0);
     if (kids === null) {
       if (p === 'first') return null;
-      if ((p === 'low-id' || p === 'high-id') && this.#env.childrenSorted(u)) return null;
+      if (byId && this.#env.childrenSorted(u)) return null;
     }
     const arr = this.#scratch.pop() ?? [];
     arr.length = 0;
     if (kids !== null) arr.push(...kids);
     else for (let c = g.first[u]!; c !== -1; c = g.next[c]!) arr.push(c);
     if (p === 'first') return arr;
-    if (p === 'low-id' || p === 'high-id') {
-      const s = p === 'low-id' ? 1 : -1;
+    if (byId) {
+      const s = this.#dir();
       arr.sort((a, b) => s * (g.id[a]! - g.id[b]!) || a - b);
       return arr;
     }
@@ -577,18 +600,20 @@ export class Matcher {
     const key = this.#keyType(r);
     if (key < 0) return arr;
     const o = this.#o;
-    const score = new Map<number, number>();
-    for (const c of arr) score.set(c, this.#leaf(c) ? (this.#sp.idle(c) ? g.size[c]! : 0) : this.#avail(c, key));
+    if (this.#score.length < g.count) this.#score = new Float64Array(Math.max(g.count, this.#score.length * 2));
+    const sc = this.#score;
+    for (const c of arr) sc[c] = this.#leaf(c) ? (this.#sp.idle(c) ? g.size[c]! : 0) : this.#avail(c, key);
+    const score = { get: (c: number): number => sc[c]! };
     const per = r.t >= 0 && key === r.t ? 1 : this.#perInstance(r, key);
     const needAll = per * (want === Infinity ? 1 : want);
     const tie = o.tieHighId === true ? -1 : 1;
     if (p === 'spread') {
-      arr.sort((a, b) => score.get(b)! - score.get(a)! || tie * (g.id[a]! - g.id[b]!) || tie * (a - b));
+      arr.sort((a, b) => score.get(b) - score.get(a) || tie * (g.id[a]! - g.id[b]!) || tie * (a - b));
     } else {
       // Best fit: the fullest child that still holds everything, then the rest, largest first.
       arr.sort((a, b) => {
-        const sa = score.get(a)!;
-        const sb = score.get(b)!;
+        const sa = score.get(a);
+        const sb = score.get(b);
         const fa = sa >= needAll ? 0 : 1;
         const fb = sb >= needAll ? 0 : 1;
         if (fa !== fb) return fa - fb;

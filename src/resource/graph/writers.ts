@@ -5,6 +5,7 @@
  * x/s for exclusive/shared), used to compare with Fluxion's test outputs.
  * R (RFC 20) comes from ResourceGraph.rv1().
  */
+import { Rv1 } from '../rv1.js';
 import type { ResourceGraph } from './graph.js';
 import type { GraphStore } from './store.js';
 import { STATUS_REMOVED, statusName } from './store.js';
@@ -113,4 +114,13 @@ export function writeSimple(graph: ResourceGraph, jobid: number, pretty = false)
   if (held.has(g.root)) walk(g.root, 1);
   if (pretty) lines.reverse();
   return lines.join('');
+}
+
+/**
+ * The job's R with the exact subgraph it holds under `scheduling` (as JGF,
+ * the Flux convention), so a child instance can load precisely what it
+ * was granted (loadRv1 / loadJgf read it back).
+ */
+export function rv1WithGraph(graph: ResourceGraph, jobid: number): Rv1 {
+  return Rv1.parse({ ...graph.rv1(jobid).toJSON(), scheduling: allocationJgf(graph, jobid) });
 }
