@@ -14,6 +14,7 @@ import { existsSync, openSync, closeSync, appendFileSync, readFileSync, writeFil
 import { constants } from 'node:os';
 import { RpcPeer, type Connection, type RequestMsg } from '../protocol/index.js';
 import { invalid } from '../errors/index.js';
+import { spawnBound } from './affinity.js';
 import { waitStatus, type ShellFinished, type ShellJob, type ShellInventory, type ShellOutput } from './types.js';
 
 interface RunningJob {
@@ -111,13 +112,12 @@ export class Executor {
         PMI_RANK: String(task),
       };
       const cpus = bindingFor(spec, local);
-      const [cmd, args] = cpus.length > 0 ? ['taskset', ['-c', cpus.join(','), ...spec.command]] : [spec.command[0]!, spec.command.slice(1)];
       let child: ChildProcess;
       try {
-        child = spawn(cmd, args, {
+        child = spawnBound(cpus, spec.command, (cmd, args) => spawn(cmd, args, {
           cwd: spec.cwd, env, detached: true,
           stdio: ['ignore', outFd ?? 'pipe', errFd ?? 'pipe'],
-        });
+        }));
       } catch (e) {
         this.send('executor.output', { id: spec.id, task, stream: 'stderr', data: `fractal: cannot start ${spec.command[0]}: ${(e as Error).message}\n` } satisfies ShellOutput);
         this.taskExit(job, 127 << 8);
