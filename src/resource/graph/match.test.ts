@@ -127,7 +127,7 @@ void test('satisfiability ignores what is busy or down; unsatisfiable says why',
   assert.equal(g.match(fits).outcome, 'BUSY');
   const r = g.match(too, { mode: 'satisfiability' });
   assert.equal(r.outcome, 'UNSATISFIABLE');
-  assert.match(r.reason ?? '', /core\[19\].*at most 18/);
+  assert.match(r.reason ?? '', /core\[19\] at resources\[0\]\S*: only 18 of 19 core fit under any one socket \(best: socket\d\); needed by node\[1\] → slot\[1\] → socket\[1\]/);
   const zone = g.match(jobspec([res('zone', 1, slot(1, res('core', 1)))]));
   assert.equal(zone.outcome, 'UNSATISFIABLE');
   assert.match(zone.reason ?? '', /no resources of type "zone"/);

@@ -234,24 +234,28 @@ export class Matcher {
     return n;
   }
 
-  /** The chain of reasons for the last failed run, outermost first. */
+  /**
+   * Why the last (explaining) run failed: the innermost request that could
+   * not be met, where it came closest, and the requests above it.
+   */
   explainFailure(): string {
     const top = this.#failOrder.find((r) => !r.path.includes('.with')) ?? this.#failOrder[0];
     if (top === undefined) return 'no resources match the request';
-    const parts: string[] = [];
+    const chain: Req[] = [];
     let r: Req | undefined = top;
-    const seen = new Set<Req>();
-    while (r !== undefined && !seen.has(r)) {
-      seen.add(r);
-      const f = this.failures.get(r);
-      if (f === undefined) break;
-      if (r.t === UNKNOWN_TYPE) {
-        parts.push(`the graph has no resources of type "${r.type}"`);
-        break;
-      }
-      const unit = r.t === SLOT ? 'slots' : `${r.type} units`;
-      parts.push(`${reqText(r)} (${r.path}): at most ${f.got} ${unit} fit under ${this.#g.name(f.at)}`);
+    while (r !== undefined && !chain.includes(r) && this.failures.has(r)) {
+      chain.push(r);
       r = r.with.find((c) => this.failures.has(c));
+    }
+    const deepest = chain[chain.length - 1]!;
+    const f = this.failures.get(deepest)!;
+    const parts: string[] = [];
+    if (deepest.t === UNKNOWN_TYPE) parts.push(`the graph has no resources of type "${deepest.type}" (${deepest.path})`);
+    else {
+      const g = this.#g;
+      const where = f.at === g.root ? `the whole graph (${g.name(f.at)})` : `any one ${g.typeOf(f.at)} (best: ${g.name(f.at)})`;
+      parts.push(`${reqText(deepest)} at ${deepest.path}: only ${f.got} of ${deepest.min} ${deepest.type} fit under ${where}`);
+      if (chain.length > 1) parts.push(`needed by ${chain.slice(0, -1).map(reqText).join(' → ')}`);
     }
     if (this.rejectedByConstraint > 0) parts.push(`${this.rejectedByConstraint} node visits were rejected by the job's constraints`);
     if (this.skippedByStatus > 0) parts.push(`${this.skippedByStatus} vertices were skipped because they are down or drained`);
@@ -296,7 +300,8 @@ export class Matcher {
   }
 
   /** Drops the last instances of a request so that `got` units become `fit`. */
-  #trim(bounds: number[], got: number, fit: number): void {
+  #trim(bounds: number[] | null, got: number, fit: number): void {
+    if (bounds === null) return;
     let extra = got - fit;
     for (let k = bounds.length - 2; k >= 0 && extra > 0; k -= 2) {
       const pos = bounds[k]!;
@@ -370,7 +375,8 @@ export class Matcher {
     const pos = this.top;
     this.#push(v, units, x);
     for (const c of r.with) {
-      const bounds: number[] = [];
+      // A fixed count never needs trimming, so its instances need no record.
+      const bounds = c.min === c.max ? null : [];
       let got: number;
       if (c.t === SLOT) got = this.#slots(v, c, c.max, !o.strict, bounds);
       else got = this.#collect(v, c, c.max, x, !o.strict, bounds);
@@ -429,7 +435,7 @@ export class Matcher {
    * among descendants through vertices of other types). Instances are
    * recorded in `bounds` as (stack position, units) pairs.
    */
-  #collect(u: number, r: Req, want: number, xin: boolean, deep: boolean, bounds: number[]): number {
+  #collect(u: number, r: Req, want: number, xin: boolean, deep: boolean, bounds: number[] | null): number {
     const g = this.#g;
     let got = 0;
     const order = this.#order(u, r, want);
@@ -449,7 +455,7 @@ export class Matcher {
           }
           if (!sp.idle(c) && (xin ? sp.anyDuring(c, o.start, o.end) : sp.exclusiveDuring(c, o.start, o.end))) return true;
         }
-        bounds.push(this.top, 1);
+        bounds?.push(this.top, 1);
         this.#push(c, 1, xin);
         return ++got < want;
       }
@@ -458,7 +464,7 @@ export class Matcher {
         const units = xin || this.#xTypes.has(r.t) ? g.size[c]! : Math.min(g.size[c]!, want - got);
         const pos = this.top;
         if (units > 0 && this.#instance(c, r, xin, units)) {
-          bounds.push(pos, units);
+          bounds?.push(pos, units);
           got += units;
         }
       } else if (deep && !this.#leaf(c) && this.#enter(c)) {
@@ -505,7 +511,7 @@ export class Matcher {
   }
 
   /** Up to `want` slots of r under u (u itself already entered). */
-  #slots(u: number, r: Req, want: number, deep: boolean, bounds: number[]): number {
+  #slots(u: number, r: Req, want: number, deep: boolean, bounds: number[] | null): number {
     const g = this.#g;
     const o = this.#o;
     if (this.#hostsShape(u, r)) return this.#carve(u, r, want, false, bounds);
@@ -515,8 +521,13 @@ export class Matcher {
       if (this.#taken[c] === this.#seq || this.#leaf(c) || this.#isShapeType(g.type[c]!, r)) return got < want;
       if (!this.#enter(c)) return got < want;
       if (!this.#enough(c, r, 0)) {
-        if (o.explain) this.#failShort(c, r);
-        return got < want;
+        if (!o.explain) return got < want;
+        // Explaining: a rack's total says nothing about one node, so look
+        // inside to find where a slot comes closest to fitting.
+        if (this.#maySpan(c)) {
+          this.#failShort(c, r);
+          return got < want;
+        }
       }
       if (this.#hostsShape(c, r)) got += this.#through(c, () => this.#carve(c, r, want - got, false, bounds));
       else if (deep) got += this.#through(c, () => this.#slots(c, r, want - got, deep, bounds));
@@ -536,13 +547,13 @@ export class Matcher {
   }
 
   /** Carves up to `want` slots from w's children (descendants when `deep`). */
-  #carve(w: number, r: Req, want: number, deep: boolean, bounds: number[]): number {
+  #carve(w: number, r: Req, want: number, deep: boolean, bounds: number[] | null): number {
     let n = 0;
     while (n < want) {
       const pos = this.top;
       let ok = true;
       for (const e of r.with) {
-        const b: number[] = [];
+        const b = e.min === e.max ? null : [];
         const got = this.#collect(w, e, e.max, true, deep, b);
         const fit = fitCount(e, got);
         if (fit === 0) {
@@ -556,7 +567,7 @@ export class Matcher {
         this.#rollback(pos);
         break;
       }
-      bounds.push(pos, 1);
+      bounds?.push(pos, 1);
       n++;
     }
     return n;
