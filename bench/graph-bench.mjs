@@ -12,7 +12,7 @@ import { resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const lib = await import(resolve(root, 'dist/src/resource/index.js'));
+const lib = await import(resolve(root, 'dist/src/resource/graph/index.js'));
 const { syntheticGraph, loadConfigText, ResourceGraph, Rv1 } = lib;
 
 const argv = process.argv.slice(2);

@@ -142,7 +142,7 @@ void describe('TypeScript API', () => {
   });
 
   void test('urgency and update on a pending job', async () => {
-    const id = await f.submit(spec(['true']), { urgency: 0 });
+    const id = await f.submit(spec(['sleep', '30']), { urgency: 0 });
     const u = await f.urgency(id, 5);
     assert.equal(u.old_urgency, 0);
     await f.cancel([id]);

@@ -2,19 +2,14 @@
  * Test helper (not a test, not part of the public surface): locates the flux
  * jobspec test vectors shared beside the project and loads them.
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { sharedDir } from '../testing/index.js';
 import { parseJobspecText } from './files.js';
 
-const RELATIVE = 'shared/vectors/flux/flux-core/t/jobspec';
-
-/** The vector root: from the project root (the tests' cwd), else from this file. */
+/** The vector root, wherever the shared test data is. */
 export function vectorDir(): string {
-  const fromCwd = resolve(process.cwd(), '..', RELATIVE);
-  if (existsSync(fromCwd)) return fromCwd;
-  // dist/src/jobspec/ -> /work/
-  return fileURLToPath(new URL(`../../../../${RELATIVE}`, import.meta.url));
+  return join(sharedDir(), 'vectors/flux/flux-core/t/jobspec');
 }
 
 export interface Vector {

@@ -3,11 +3,13 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { sharedDir } from '../testing/index.js';
 import { parseSwf, readSwf } from './swf.js';
 import { RLS_WINDOWS, rlsWindow, rlsWorkload, runRlscheduler } from './compat-rlscheduler.js';
 
-// The traces live beside the repository (../shared/data/traces); FRACTAL_TRACES overrides.
-const traces = process.env.FRACTAL_TRACES ?? fileURLToPath(new URL('../../../../shared/data/traces/', import.meta.url));
+// The traces live in the shared test data (shared/data/traces); FRACTAL_TRACES overrides.
+const traces = process.env.FRACTAL_TRACES ?? join(sharedDir(), 'data/traces/');
 const lublin = `${traces.replace(/\/$/, '')}/lublin_256.swf`;
 const skip = existsSync(lublin) ? false : `no ${lublin} (set FRACTAL_TRACES)`;
 const fractal = fileURLToPath(new URL('../../../bin/fractal', import.meta.url));

@@ -25,8 +25,8 @@ import {
   loadGraphText,
   parseQueryPolicy,
   syntheticGraph,
-} from '../../resource/index.js';
-import type { GraphFormat, GraphStore, QueryFormat } from '../../resource/index.js';
+} from '../../resource/graph/index.js';
+import type { GraphFormat, GraphStore, QueryFormat } from '../../resource/graph/index.js';
 
 function synthetic(spec: string): GraphStore {
   const m = /^(\d+)x(\d+)x(\d+)x(\d+)(?:x(\d+))?$/.exec(spec);

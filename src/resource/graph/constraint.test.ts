@@ -2,8 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { FractalError } from '../../errors/index.js';
-import { compileConstraint, parseConstraintQuery } from '../index.js';
-import type { ConstraintTarget } from '../index.js';
+import { compileConstraint, parseConstraintQuery } from './index.js';
+import type { ConstraintTarget } from './index.js';
 
 const node = (name: string, rank: number, props: Record<string, string> = {}): ConstraintTarget => ({
   name,

@@ -15,7 +15,7 @@ import {
   loadSlurmConf,
   rv1WithGraph,
   syntheticGraph,
-} from '../index.js';
+} from './index.js';
 import { TINY_GRUG, fluxSchedFile, makeJob } from './test-helpers.js';
 
 function throwsInvalid(fn: () => unknown, re: RegExp): void {

@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FractalError } from '../../errors/index.js';
-import { ResourceGraph, allocationJgf, loadConfigText, loadGrug, syntheticGraph, writeSimple } from '../index.js';
+import { ResourceGraph, allocationJgf, loadConfigText, loadGrug, syntheticGraph, writeSimple } from './index.js';
 import type { Jobspec } from '../../jobspec/index.js';
-import type { MatchResult } from '../index.js';
+import type { MatchResult } from './index.js';
 import { TINY_GRUG, jobspec, makeJob, res, slot, smallGraph } from './test-helpers.js';
 
 const tiny = (policy: 'first' | 'low-id' | 'high-id' | 'pack' | 'spread' = 'high-id'): ResourceGraph => new ResourceGraph(loadGrug(TINY_GRUG), { policy });

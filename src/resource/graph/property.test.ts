@@ -5,8 +5,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { ResourceGraph, syntheticGraph } from '../index.js';
-import type { MatchPolicy } from '../index.js';
+import { ResourceGraph, syntheticGraph } from './index.js';
+import type { MatchPolicy } from './index.js';
 import { jobspec, res, slot } from './test-helpers.js';
 
 interface Machine {

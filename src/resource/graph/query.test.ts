@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ResourceGraph, ResourceQuery, loadGrug, parseQueryPolicy } from '../index.js';
-import type { QueryFormat } from '../index.js';
+import { ResourceGraph, ResourceQuery, loadGrug, parseQueryPolicy } from './index.js';
+import type { QueryFormat } from './index.js';
 import { TINY_GRUG, fluxSchedFile, jobspec, res, slot } from './test-helpers.js';
 
 function session(format: QueryFormat, policy = 'high', files: Record<string, unknown> = {}): (line: string) => { out: string; err: string } {

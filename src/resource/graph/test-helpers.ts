@@ -4,21 +4,21 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { sharedDir } from '../../testing/index.js';
 import type { Jobspec, ResourceVertex } from '../../jobspec/index.js';
 import { parseJobspecText } from '../../jobspec/index.js';
 import { syntheticGraph } from './load-synthetic.js';
 import type { SyntheticSpec } from './load-synthetic.js';
 import type { GraphStore } from './store.js';
 
-const RELATIVE = 'shared/vectors/flux/flux-sched';
-
-/** Fluxion's vector root (flux-sched), or undefined when it is not beside the project. */
+/** Fluxion's vector root (flux-sched), or undefined when the shared test data is missing. */
 export function fluxSchedDir(): string | undefined {
-  const fromCwd = resolve(process.cwd(), '..', RELATIVE);
-  if (existsSync(fromCwd)) return fromCwd;
-  const fromFile = fileURLToPath(new URL(`../../../../../${RELATIVE}`, import.meta.url));
-  return existsSync(fromFile) ? fromFile : undefined;
+  try {
+    const d = resolve(sharedDir(), 'vectors/flux/flux-sched');
+    return existsSync(d) ? d : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 export function fluxSchedFile(rel: string): string | undefined {
