@@ -1,18 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { throwsInvalid } from '../testing/index.js';
 import fc from 'fast-check';
-import { FractalError } from '../errors/index.js';
 import { IdSet, Rv1 } from './index.js';
 import type { RankResources, RJson } from './index.js';
 
-function throwsInvalid(fn: () => unknown, re: RegExp): void {
-  assert.throws(fn, (e: unknown) => {
-    assert.ok(e instanceof FractalError, 'expected a FractalError');
-    assert.equal(e.code, 'EINVAL');
-    assert.match(e.message, re);
-    return true;
-  });
-}
 
 const ids = (s: string): IdSet => IdSet.parse(s);
 

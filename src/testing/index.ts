@@ -6,6 +6,8 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import assert from 'node:assert/strict';
+import { FractalError } from '../errors/index.js';
 
 export function sharedDir(): string {
   const candidates = [
@@ -17,4 +19,14 @@ export function sharedDir(): string {
   const found = candidates.find((c) => existsSync(resolve(c, 'vectors')));
   if (!found) throw new Error(`the shared test data (vectors, traces) was not found in ${candidates.join(', ')}: set FRACTAL_SHARED to that folder`);
   return found;
+}
+
+/** Asserts that `fn` throws a FractalError EINVAL whose message matches `re`. */
+export function throwsInvalid(fn: () => unknown, re: RegExp): void {
+  assert.throws(fn, (e: unknown) => {
+    assert.ok(e instanceof FractalError, 'expected a FractalError');
+    assert.equal(e.code, 'EINVAL');
+    assert.match(e.message, re);
+    return true;
+  });
 }
