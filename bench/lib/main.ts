@@ -305,7 +305,7 @@ async function main(): Promise<void> {
   // ---- rows ----
   const rows: Array<Row | string> = [];
   rows.push({ figure: 'raw: shell loop of /bin/true, N=2000', fractal: `${fmtRate(raw.shell)} spawns/s`, notes: 'physical limit (bash fork+exec)' });
-  rows.push({ figure: 'raw: shell loop of taskset -c 0 /bin/true, N=1000', fractal: `${fmtRate(raw.taskset)} spawns/s`, notes: 'how Fractal starts a task (cpu binding)' });
+  rows.push({ figure: 'raw: shell loop of taskset -c 0 /bin/true, N=1000', fractal: `${fmtRate(raw.taskset)} spawns/s`, notes: 'cpu binding through taskset (the fallback when the affinity addon is missing)' });
   rows.push({ figure: 'raw: node spawn of /bin/true, sequential', fractal: `${fmtRate(raw.nodeSeq)} spawns/s`, notes: 'child_process.spawn, one at a time' });
   rows.push({ figure: `raw: node spawn of /bin/true, ${raw.conc} at a time`, fractal: `${fmtRate(raw.nodeConc)} spawns/s`, notes: 'child_process.spawn, concurrent' });
 

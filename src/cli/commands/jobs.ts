@@ -6,6 +6,7 @@
  * t_inactive, runtime, duration, nodelist, result, returncode, reason,
  * exception.type, exception.note, dependencies.
  */
+import { readFileSync } from 'node:fs';
 import type { JobInfo } from '../../protocol/index.js';
 import { invalid } from '../../errors/index.js';
 import { open, intOpt, jobId, username, shortDuration } from '../util.js';
@@ -88,13 +89,25 @@ export function render(parts: Part[], row: (name: string) => string): string {
   return parts.map((p) => (typeof p === 'string' ? p : pad(row(p.name), p))).join('').trimEnd();
 }
 
+/** A uid from a number or a user name (looked up in /etc/passwd). */
+function uidOf(user: string): number {
+  if (/^\d+$/.test(user)) return Number(user);
+  try {
+    for (const line of readFileSync('/etc/passwd', 'utf8').split('\n')) {
+      const [name, , uid] = line.split(':');
+      if (name === user && uid !== undefined) return Number(uid);
+    }
+  } catch { /* no passwd file */ }
+  throw invalid(`--user "${user}": no such user; give a user name, a uid, or "all"`);
+}
+
 export default async function jobs(args: string[], opts: Record<string, unknown>): Promise<number> {
   const parts = parseFormat(String(opts['format'] ?? DEFAULT_FORMAT));
   const states = opts['filter'] ? String(opts['filter']).split(',') : opts['all'] ? ['all'] : ['active'];
   const ids = args.map(jobId);
   let userid: number | undefined = process.getuid?.();
   if (opts['user'] === 'all' || opts['all'] || ids.length) userid = undefined;
-  else if (opts['user'] !== undefined) userid = intOpt(opts['user'], '--user (a uid or "all")', 0);
+  else if (opts['user'] !== undefined) userid = uidOf(String(opts['user']));
   const limit = intOpt(opts['count'], '--count', 1);
   const f = await open();
   const list = await f.list({ states: ids.length ? ['all'] : states, ...(userid !== undefined ? { userid } : {}), ...(ids.length ? { ids } : {}), ...(limit ? { limit } : {}) });
