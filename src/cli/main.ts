@@ -95,6 +95,10 @@ job.command('eventlog').description("print a job's event log")
   .option('-H, --human', 'human-readable timestamps')
   .argument('<id>')
   .action(action(() => import('./commands/job-eventlog.js')));
+job.command('kill').description("send a signal to a running job's tasks (default SIGTERM)")
+  .option('-s, --signal <SIG>', 'signal name or number, e.g. USR1, INT, 9', 'TERM')
+  .argument('<id>')
+  .action(action(() => import('./commands/job-kill.js')));
 job.command('validate').description('check jobspec files; exit 0 when all are valid')
   .option('--schema <KIND>', 'any (canonical RFC 14 or V1 RFC 25), canonical, or v1 (what `fractal submit` runs)', 'any')
   .argument('<files...>')

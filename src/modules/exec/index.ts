@@ -220,8 +220,9 @@ export class Exec implements BrokerModule {
       this.complete(job);
       return { signaled: true };
     }
-    for (const rank of job.ranks) this.ctx.rpc('shell.kill', { id: job.id, signal: p.signal ?? 'SIGTERM' }, rank).catch(() => {});
-    return { signaled: true };
+    const signal = p.signal ?? 'SIGTERM';
+    for (const rank of job.ranks) this.ctx.rpc('shell.kill', { id: job.id, signal }, rank).catch(() => {});
+    return { signaled: true, signal };
   }
 
   /** The job manager made the job's end durable: executors may forget it. */

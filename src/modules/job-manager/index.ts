@@ -100,6 +100,7 @@ export class JobManager implements BrokerModule {
       { topic: 'job-manager.journal', handler: (r) => this.journal(r) },
       { topic: 'job-manager.wait', handler: (r) => this.wait(r) },
       { topic: 'job-manager.cancel', handler: (r) => this.cancel(r.payload as { ids?: number[]; all?: boolean; note?: string }, r.cred) },
+      { topic: 'job-manager.kill', handler: (r) => this.kill(r.payload as { id: number; signal?: string }, r.cred) },
       { topic: 'job-manager.raise', handler: (r) => this.raise(r.payload as { id: number; type: string; severity: number; note: string }, r.cred) },
       { topic: 'job-manager.urgency', handler: (r) => this.setUrgency(r.payload as { id: number; urgency: number }, r.cred) },
       { topic: 'job-manager.update', handler: (r) => this.update(r.payload as { id: number; updates: Record<string, unknown> }, r.cred) },
@@ -619,6 +620,18 @@ export class JobManager implements BrokerModule {
       n++;
     }
     return { canceled: n };
+  }
+
+  /** Sends a signal to a running job's tasks (`fractal job kill`). */
+  private async kill(p: { id: number; signal?: string }, cred: Cred): Promise<unknown> {
+    const j = this.jobs.get(p?.id);
+    if (!j || j.state !== 'RUN') throw new FractalError(ErrorCodes.INVALID_ARGUMENT, `job ${p?.id} is not running (signals go to running jobs only)`);
+    this.authorize(j, cred, `cannot signal job ${p.id}`);
+    const sig = String(p.signal ?? 'SIGTERM').toUpperCase();
+    const name = sig.startsWith('SIG') ? sig : /^\d+$/.test(sig) ? sig : `SIG${sig}`;
+    const known = ['SIGHUP', 'SIGINT', 'SIGQUIT', 'SIGKILL', 'SIGUSR1', 'SIGUSR2', 'SIGTERM', 'SIGCONT', 'SIGSTOP', 'SIGTSTP', 'SIGALRM', 'SIGWINCH'];
+    if (!known.includes(name)) throw invalid(`unknown signal "${p.signal}": use one of ${known.map((k) => k.slice(3)).join(', ')}`);
+    return this.ctx.rpc('exec.kill', { id: j.id, signal: name });
   }
 
   private raise(p: { id: number; type: string; severity: number; note: string }, cred: Cred): unknown {
