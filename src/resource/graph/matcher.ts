@@ -473,6 +473,13 @@ export class Matcher {
       }
       return got < want;
     };
+    this.#eachChild(u, order, visit);
+    return got;
+  }
+
+  /** Visits u's children (in policy order, or tree order when `order` is null) until `visit` returns false. */
+  #eachChild(u: number, order: number[] | null, visit: (c: number) => boolean): void {
+    const g = this.#g;
     if (order === null) {
       const d = this.#dir();
       for (let c = d > 0 ? g.first[u]! : g.last[u]!; c !== -1; c = d > 0 ? g.next[c]! : g.prev[c]!) if (!visit(c)) break;
@@ -480,7 +487,6 @@ export class Matcher {
       for (const c of order) if (!visit(c)) break;
       this.#release(order);
     }
-    return got;
   }
 
   /** Does v have a direct child of every type in slot r? */
@@ -533,13 +539,7 @@ export class Matcher {
       else if (deep) got += this.#through(c, () => this.#slots(c, r, want - got, deep, bounds));
       return got < want;
     };
-    if (order === null) {
-      const d = this.#dir();
-      for (let c = d > 0 ? g.first[u]! : g.last[u]!; c !== -1; c = d > 0 ? g.next[c]! : g.prev[c]!) if (!visit(c)) break;
-    } else {
-      for (const c of order) if (!visit(c)) break;
-      this.#release(order);
-    }
+    this.#eachChild(u, order, visit);
     // A slot too big for any single child spans u (e.g. 64 cores over two
     // sockets), but never several nodes unless the slot names nodes.
     if (!o.strict && got < want && this.#maySpan(u)) got += this.#carve(u, r, want - got, true, bounds);

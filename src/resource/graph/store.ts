@@ -178,12 +178,8 @@ export class GraphStore {
     if (this.count + n > this.#capacity) this.#grow(this.count + n);
   }
 
-  /**
-   * Appends a vertex as the last child of `parent` (-1 for the root). The
-   * fast path used by generators: type and basename are string-table
-   * indexes from typeIndexFor() / intern().
-   */
-  addRaw(typeIdx: number, baseIdx: number, id: number, rank: number, size: number, parent: number): number {
+  /** A new vertex slot with its scalar fields set; links are the caller's. */
+  #push(typeIdx: number, baseIdx: number, id: number, rank: number, size: number): number {
     if (this.count >= this.#capacity) this.#grow(this.count + 1);
     const v = this.count++;
     this.type[v] = typeIdx;
@@ -191,6 +187,16 @@ export class GraphStore {
     this.id[v] = id;
     this.rank[v] = rank;
     this.size[v] = size;
+    return v;
+  }
+
+  /**
+   * Appends a vertex as the last child of `parent` (-1 for the root). The
+   * fast path used by generators: type and basename are string-table
+   * indexes from typeIndexFor() / intern().
+   */
+  addRaw(typeIdx: number, baseIdx: number, id: number, rank: number, size: number, parent: number): number {
+    const v = this.#push(typeIdx, baseIdx, id, rank, size);
     this.parent[v] = parent;
     if (parent === NONE) {
       if (this.root !== NONE) {
@@ -218,13 +224,7 @@ export class GraphStore {
    * another subsystem (a power panel, a switch), reached by aux edges.
    */
   addDetached(typeIdx: number, baseIdx: number, id: number, rank: number, size: number): number {
-    if (this.count >= this.#capacity) this.#grow(this.count + 1);
-    const v = this.count++;
-    this.type[v] = typeIdx;
-    this.base[v] = baseIdx;
-    this.id[v] = id;
-    this.rank[v] = rank;
-    this.size[v] = size;
+    const v = this.#push(typeIdx, baseIdx, id, rank, size);
     this.parent[v] = NONE;
     this.depth[v] = 0;
     this.version++;
