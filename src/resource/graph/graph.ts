@@ -151,6 +151,14 @@ export interface GraphOptions {
 
 const NONE = -1;
 
+/** Vertices chosen for one allocation: the matcher's selection, or an explicit claim. */
+interface Selection {
+  readonly top: number;
+  readonly selV: ArrayLike<number>;
+  readonly selNeeds: ArrayLike<number>;
+  readonly selX: ArrayLike<number>;
+}
+
 export class ResourceGraph implements MatchEnv {
   readonly store: GraphStore;
   readonly spans: SpanPool;
@@ -177,6 +185,10 @@ export class ResourceGraph implements MatchEnv {
   #nextJobId = 1;
   readonly #ends = new Map<number, number>();
   readonly #matcher: Matcher;
+  /** Cores and GPUs by rank and id (claimR), and what it was built from. */
+  #leafIdx: Map<string, number> | undefined;
+  #leafIdxCount = -1;
+  #removals = 0;
 
   constructor(store: GraphStore, opts: GraphOptions = {}) {
     if (store.root < 0) throw invalid('the resource graph is empty; load a graph with at least one vertex');
@@ -428,7 +440,7 @@ export class ResourceGraph implements MatchEnv {
       return ok;
     };
     if (tryAt(at)) {
-      this.#commit(jobid, at, end(at), false);
+      this.#commit(jobid, at, end(at), false, m);
       return { jobid, outcome: 'ALLOCATED', start: at, end: end(at), visits };
     }
     if (mode === 'allocate_orelse_reserve') {
@@ -437,7 +449,7 @@ export class ResourceGraph implements MatchEnv {
       for (const t of this.#futureTimes(at)) {
         if (tried++ >= depth) break;
         if (tryAt(t)) {
-          this.#commit(jobid, t, end(t), true);
+          this.#commit(jobid, t, end(t), true, m);
           return { jobid, outcome: 'RESERVED', start: t, end: end(t), visits };
         }
       }
@@ -457,9 +469,8 @@ export class ResourceGraph implements MatchEnv {
     return out.sort((a, b) => a - b);
   }
 
-  #commit(jobid: number, start: number, end: number, reserved: boolean): void {
+  #commit(jobid: number, start: number, end: number, reserved: boolean, m: Selection): void {
     const g = this.store;
-    const m = this.#matcher;
     this.#ensureVertexArrays();
     if (++this.#stamp === 0xffffffff) {
       this.#inJob.fill(0);
@@ -601,6 +612,68 @@ export class ResourceGraph implements MatchEnv {
       const b = job.aggOff[k + 1]!;
       tl.add(job.start, job.end, job.aggT.subarray(a, b), job.aggA.subarray(a, b), sign);
     }
+  }
+
+  /**
+   * Records that job `jobid` holds exactly these vertices (exclusively) over
+   * [start, end): how a scheduler re-claims running jobs after a restart.
+   * Refuses vertices that are removed or held exclusively by another job then.
+   */
+  claim(jobid: number, vertices: readonly number[], start: number, end: number = FOREVER): void {
+    if (!Number.isSafeInteger(jobid) || jobid < 1) throw invalid(`job id ${String(jobid)} must be a positive integer`);
+    if (this.#jobs.has(jobid)) throw invalid(`job ${jobid} already holds resources; free it first or use another id`);
+    if (!(end > start)) throw invalid(`claim of job ${jobid}: end ${end} must be after start ${start}`);
+    const g = this.store;
+    for (const v of vertices) {
+      if (!g.exists(v) || g.status[v] === STATUS_REMOVED) throw new FractalError(ErrorCodes.NOT_FOUND, `claim of job ${jobid}: vertex ${v} does not exist`);
+      if (this.spans.exclusiveDuring(v, start, end)) throw new FractalError(ErrorCodes.BUSY, `claim of job ${jobid}: ${g.path(v)} is held by another job`);
+    }
+    const selNeeds = vertices.map((v) => g.size[v]!);
+    this.#commit(jobid, start, end, false, { top: vertices.length, selV: vertices, selNeeds, selX: vertices.map(() => 1) });
+    if (jobid >= this.#nextJobId) this.#nextJobId = jobid + 1;
+  }
+
+  /** Claims the cores and GPUs an RFC 20 R names (by rank and id), for job `jobid`. */
+  claimR(jobid: number, R: Rv1, start: number, end: number = FOREVER): void {
+    const index = this.#leafIndex();
+    const verts: number[] = [];
+    for (const e of R.entries()) {
+      for (const [kind, ids] of [['core', e.cores], ['gpu', e.gpus]] as const) {
+        for (const id of ids.toArray()) {
+          const v = index.get(`${e.rank}:${kind}:${id}`);
+          if (v === undefined) throw new FractalError(ErrorCodes.NOT_FOUND, `claim of job ${jobid}: rank ${e.rank} has no ${kind} ${id} in this graph`);
+          verts.push(v);
+        }
+      }
+    }
+    this.claim(jobid, verts, start, end);
+  }
+
+  /** "rank:type:id" → vertex, for cores and GPUs (rebuilt when the graph changed). */
+  #leafIndex(): Map<string, number> {
+    const g = this.store;
+    if (this.#leafIdx !== undefined && this.#leafIdxCount === g.count + this.#removals) return this.#leafIdx;
+    const m = new Map<string, number>();
+    for (const kind of ['core', 'gpu']) {
+      const t = g.typeIndex(kind);
+      if (t < 0) continue;
+      for (const v of g.verticesOfType(t)) {
+        if (g.status[v] === STATUS_REMOVED) continue;
+        m.set(`${Math.max(0, g.rankOf(v))}:${kind}:${g.id[v]! >= 0 ? g.id[v]! : 0}`, v);
+      }
+    }
+    this.#leafIdx = m;
+    this.#leafIdxCount = g.count + this.#removals;
+    return m;
+  }
+
+  /** Moves the end of job `jobid`'s allocation (a job running past its time limit, or an updated limit). */
+  extend(jobid: number, end: number): void {
+    const job = this.#jobs.get(jobid);
+    if (job === undefined) throw new FractalError(ErrorCodes.NOT_FOUND, `job ${jobid} holds no resources in this graph; check the job id`);
+    if (!(end > job.start)) throw invalid(`job ${jobid}: new end ${end} must be after its start ${job.start}`);
+    this.free(jobid);
+    this.#commit(jobid, job.start, end, job.reserved, { top: job.verts.length, selV: job.verts, selNeeds: job.needs, selX: job.x });
   }
 
   /** Releases everything job `jobid` holds or has reserved (the job ended or was canceled). */
@@ -877,6 +950,7 @@ export class ResourceGraph implements MatchEnv {
       this.#addToAncestors(v, -1);
       n += g.removeSubtree(v).length;
     }
+    this.#removals++;
     return n;
   }
 

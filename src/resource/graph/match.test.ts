@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FractalError } from '../../errors/index.js';
+import { IdSet, Rv1 } from '../index.js';
 import { ResourceGraph, allocationJgf, loadConfigText, loadGrug, syntheticGraph, writeSimple } from './index.js';
 import type { Jobspec } from '../../jobspec/index.js';
 import type { MatchResult } from './index.js';
@@ -269,4 +270,37 @@ edges:
   assert.equal(g.match(two('switch'), { subsystem: 'network' }).outcome, 'BUSY');
   assert.throws(() => g.match(two('switch'), { subsystem: 'power' }), /no subsystem "power"; it has containment, network/);
   assert.deepEqual(g.checkAggregates(), []);
+});
+
+void test('claimR re-claims exactly the vertices of an R, after a restart', () => {
+  const a = new ResourceGraph(smallGraph(), { policy: 'low-id' });
+  const ids = [ok(a.match(makeJob().nodes(2).cores(3).gpus(1).build())), ok(a.match(makeJob().cores(2).build()))];
+  const b = new ResourceGraph(smallGraph(), { policy: 'low-id' });
+  for (const id of ids) b.claimR(id, a.rv1(id), 0, 3600);
+  for (const id of ids) assert.deepEqual(b.rv1(id).toJSON(), a.rv1(id).toJSON());
+  assert.deepEqual(b.stat(), a.stat());
+  assert.deepEqual(b.checkAggregates(), []);
+  // A claim that overlaps a held core is refused and changes nothing.
+  assert.throws(() => b.claimR(99, a.rv1(ids[1]!), 0, 3600), (e: FractalError) => e.code === 'EBUSY' && /held by another job/.test(e.message));
+  assert.equal(b.hasJob(99), false);
+  assert.throws(() => b.claimR(98, Rv1.fromRanks([{ rank: 77, cores: IdSet.parse('0'), gpus: IdSet.fromArray([]) }]), 0, 10), /rank 77 has no core 0/);
+  // The next automatic job id does not collide with claimed ones.
+  const next = ok(b.match(makeJob().cores(1).build()));
+  assert.ok(!ids.includes(next));
+});
+
+void test('extend moves an allocation\'s end and keeps the counts exact', () => {
+  const g = new ResourceGraph(smallGraph(), { policy: 'low-id' });
+  const id = ok(g.match(makeJob().nodes(1).cores(8).build(), { duration: 100 }));
+  const before = g.rv1(id).entries()[0]!;
+  g.extend(id, 500);
+  assert.equal(g.info(id)!.end, 500);
+  const after = g.rv1(id).entries()[0]!;
+  assert.equal(after.rank, before.rank);
+  assert.equal(after.cores.encode(), before.cores.encode());
+  assert.deepEqual(g.checkAggregates(), []);
+  // Nothing can take those cores before the new end.
+  const r = g.match(makeJob().nodes(1).cores(8).build(), { at: 200, duration: 10, policy: 'first' });
+  assert.notEqual(r.outcome === 'ALLOCATED' ? g.rv1(r.jobid).entries()[0]!.rank : -1, g.rv1(id).entries()[0]!.rank);
+  assert.throws(() => g.extend(12345, 10), /holds no resources/);
 });
