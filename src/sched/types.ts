@@ -9,6 +9,11 @@
 export interface JobShape {
   readonly procs: number;
   readonly nodes?: number;
+  /**
+   * The whole request, for models that need more than counts: the graph
+   * model takes a CompiledJob (a jobspec compiled against its graph).
+   */
+  readonly spec?: unknown;
 }
 
 export interface PendingJob extends JobShape {
@@ -82,8 +87,9 @@ export interface QueuePolicy {
 }
 
 /**
- * What policies need from the resources. A pool of identical nodes now; the
- * graph matcher (issue 4) plugs in behind the same two interfaces.
+ * What policies need from the resources: a pool of identical nodes
+ * (NodePool, the simulator's machines) or the resource graph (GraphModel,
+ * the broker's scheduler), behind the same two interfaces.
  */
 export interface ResourceModel {
   /** A short description, e.g. "100 nodes x 4 cores". */
@@ -103,11 +109,11 @@ export interface Profile {
   /** Nothing is free now: no job can start this cycle. */
   exhausted(): boolean;
   /** Enough is free now, ignoring reservations for later (tells `resources` from `reservation`). */
-  fitsNow(job: JobShape): boolean;
+  fitsNow(job: PendingJob): boolean;
   /** The job can hold its resources over [start, end) without taking any that are used or reserved. */
-  fits(job: JobShape, start: number, end: number): boolean;
+  fits(job: PendingJob, start: number, end: number): boolean;
   /** The earliest time >= after at which fits(job, t, t + duration); Infinity when never. */
-  earliestStart(job: JobShape, duration: number, after: number): number;
+  earliestStart(job: PendingJob, duration: number, after: number): number;
   /** Take the job's resources over [start, end) (start now for a job that starts, later for a reservation). */
-  reserve(job: JobShape, start: number, end: number): void;
+  reserve(job: PendingJob, start: number, end: number): void;
 }
