@@ -74,7 +74,7 @@ try {
   await broker.loadModules(perRankModules());
   await broker.joinOverlay();
   if (rank === 0) {
-    await broker.loadModules(leaderModules());
+    await broker.loadModules(leaderModules(attrs));
     const uriFile = join(statedir, 'uri');
     writeFileSync(uriFile + '.tmp', uri + '\n');
     renameSync(uriFile + '.tmp', uriFile);

@@ -7,6 +7,7 @@ import type { BrokerModule } from '../service/index.js';
 import { ResourceModule } from '../modules/resource/index.js';
 import { ShellModule } from '../modules/shell/index.js';
 import { SchedSimple } from '../modules/sched-simple/index.js';
+import { Scheduler } from '../modules/sched/index.js';
 import { Exec } from '../modules/exec/index.js';
 import { JobManager } from '../modules/job-manager/index.js';
 import { JobIngest } from '../modules/job-ingest/index.js';
@@ -15,6 +16,11 @@ export function perRankModules(): BrokerModule[] {
   return [new ResourceModule(), new ShellModule()];
 }
 
-export function leaderModules(): BrokerModule[] {
-  return [new SchedSimple(), new Exec(), new JobManager(), new JobIngest()];
+/** The schedulers an instance can run (`-o sched=NAME`); the first is the default. */
+export const SCHEDULERS = ['graph', 'simple'] as const;
+
+export function leaderModules(attrs: Record<string, string> = {}): BrokerModule[] {
+  const sched = attrs['sched'] ?? SCHEDULERS[0];
+  if (!(SCHEDULERS as readonly string[]).includes(sched)) throw new Error(`-o sched=${sched}: use one of ${SCHEDULERS.join(', ')}`);
+  return [sched === 'simple' ? new SchedSimple() : new Scheduler(), new Exec(), new JobManager(), new JobIngest()];
 }

@@ -29,9 +29,17 @@ export interface SchedAllocRequest {
   userid: number;
   t_submit: number;
   request: JobRequest;
+  /** The jobspec without its environment (the graph scheduler matches it). */
+  jobspec: Record<string, unknown>;
+}
+/** Scheduler annotations of a pending job (after RFC 27): why it waits, its estimated start. */
+export interface SchedAnnotations {
+  reason_pending?: string;
+  t_estimate?: number;
 }
 export type SchedAllocResponse =
   | { type: 'success'; R: unknown; annotations?: Record<string, unknown> }
+  | { type: 'annotate'; annotations: { sched?: SchedAnnotations } }
   | { type: 'denied'; note: string }
   | { type: 'canceled' };
 export interface SchedHello { jobs: { id: number; R: unknown }[] }
@@ -84,6 +92,8 @@ export interface JobInfo {
   dependencies?: string[] | undefined;
   /** Why a pending job is not running yet. */
   reason?: string | undefined;
+  /** The scheduler's estimated start of a pending job (with a reservation). */
+  t_estimate?: number | undefined;
 }
 
 export interface ListRequest {

@@ -55,7 +55,14 @@ void test('graph model: the textbook EASY case (extra processors) gives the pool
   assert.deepEqual(g.checkAggregates(), []);
 });
 
-void test('graph model: every policy plans exactly as on the equivalent pool (random workloads)', () => {
+void test('graph model: plans agree with the equivalent pool where placement cannot matter (random workloads)', () => {
+  // FCFS plans are identical. With backfilling, the first reservation is
+  // identical too (only jobs that run from now on exist when it is made);
+  // later decisions may differ, because the graph reserves particular cores
+  // and the pool treats cores as interchangeable over time, so the graph is
+  // never more optimistic than the machine really allows. Whatever the
+  // policy, the first reserved job still fits at its reserved time after the
+  // cycle's starts (backfill never delays it), and the counts stay exact.
   const workload = fc.record({
     now: fc.integer({ min: 0, max: 50 }),
     running: fc.array(fc.record({ procs: fc.integer({ min: 1, max: 40 }), end: fc.integer({ min: 51, max: 300 }) }), { maxLength: 4 }),
@@ -63,10 +70,19 @@ void test('graph model: every policy plans exactly as on the equivalent pool (ra
   }).filter((w) => w.running.reduce((a, r) => a + r.procs, 0) <= NODES);
   fc.assert(fc.property(workload, fc.constantFrom(...POLICY_NAMES), (w, policy) => {
     const { pool, graph, g } = plans(policy, w);
-    assert.deepEqual(summary(graph), summary(pool));
+    if (policy === 'fcfs') assert.deepEqual(summary(graph), summary(pool));
+    const first = (p: Plan) => [...p.reservations][0];
+    assert.deepEqual(first(graph), first(pool));
+    const head = first(graph);
+    if (head !== undefined && head[1] !== Infinity) {
+      const p = w.pending[head[0] - 1]!;
+      const r = g.match(spec(g, p.procs, p.limit), { mode: 'allocate_orelse_reserve', at: w.now, jobid: 999 });
+      assert.ok(r.start <= head[1], `the head job's reservation moved from ${head[1]} to ${r.start}`);
+      g.free(999);
+    }
     assert.deepEqual(g.jobIds().sort((a, b) => a - b), [...graph.start.map((j) => j.id), ...w.running.map((_, i) => 1000 + i)].sort((a, b) => a - b));
     assert.deepEqual(g.checkAggregates(), []);
-  }), { numRuns: 150 });
+  }), { numRuns: 200 });
 });
 
 void test('graph model: a request the graph cannot hold is unsatisfiable, with the reason', () => {

@@ -3,7 +3,7 @@
  * (`{id} {state:>8} {name:<10.10}`): alignment < > ^, width, .precision
  * truncation. Fields: id, userid, username, name, state, status (CD, F, CA,
  * TO, R, S...), ntasks, nnodes, ncores, priority, urgency, t_submit, t_run,
- * t_inactive, runtime, duration, nodelist, result, returncode, reason,
+ * t_inactive, t_estimate, runtime, duration, nodelist, result, returncode, reason,
  * exception.type, exception.note, dependencies.
  */
 import { readFileSync } from 'node:fs';
@@ -31,14 +31,15 @@ function field(j: JobInfo, name: string): string {
       return shortDuration(Math.max(0, end - j.t_run));
     }
     case 'duration': return j.duration ? shortDuration(j.duration) : '0';
-    case 't_submit': case 't_run': case 't_inactive': {
+    case 't_submit': case 't_run': case 't_inactive': case 't_estimate': {
       const t = j[name];
       return t ? new Date(t * 1000).toISOString().replace('T', ' ').slice(0, 19) : '-';
     }
     case 'info': {
       if (j.state === 'INACTIVE') return j.exception ? `${j.exception.type}${j.exception.note ? ': ' + j.exception.note : ''}` : j.returncode ? `exit ${j.returncode}` : '';
       if (j.state === 'RUN' || j.state === 'CLEANUP') return j.nodelist ?? '';
-      return j.reason ? `(${j.reason})` : '';
+      if (!j.reason) return '';
+      return j.t_estimate !== undefined ? `(${j.reason}, start in ${shortDuration(Math.max(0, j.t_estimate - now))})` : `(${j.reason})`;
     }
     case 'exception.type': return j.exception?.type ?? '';
     case 'exception.note': return j.exception?.note ?? '';
@@ -54,7 +55,7 @@ function field(j: JobInfo, name: string): string {
     }
   }
 }
-const KNOWN = new Set(['id', 'userid', 'username', 'name', 'state', 'status', 'status_abbrev', 'ntasks', 'nnodes', 'ncores', 'priority', 'urgency', 't_submit', 't_run', 't_inactive', 'runtime', 'duration', 'nodelist', 'result', 'returncode', 'waitstatus', 'reason', 'info', 'exception.type', 'exception.note', 'dependencies']);
+const KNOWN = new Set(['id', 'userid', 'username', 'name', 'state', 'status', 'status_abbrev', 'ntasks', 'nnodes', 'ncores', 'priority', 'urgency', 't_submit', 't_run', 't_inactive', 't_estimate', 'runtime', 'duration', 'nodelist', 'result', 'returncode', 'waitstatus', 'reason', 'info', 'exception.type', 'exception.note', 'dependencies']);
 
 const HEADERS: Record<string, string> = { id: 'JOBID', username: 'USER', status: 'ST', status_abbrev: 'ST', ntasks: 'NTASKS', nnodes: 'NNODES', runtime: 'TIME', info: 'INFO', returncode: 'RC' };
 

@@ -37,7 +37,7 @@ export class JobIngest implements BrokerModule {
       throw new FractalError(ErrorCodes.INVALID_ARGUMENT, `invalid jobspec: ${(e as Error).message}`);
     }
     const request = summarizeJobspec(spec);
-    await this.ctx.rpc('sched.feasibility', { request });
+    await this.ctx.rpc('sched.feasibility', { request, jobspec: spec });
     const system = (spec.attributes?.system ?? {}) as Record<string, unknown>;
     const cmd = spec.tasks[0]?.command;
     const name = (system['job'] as { name?: unknown } | undefined)?.name;

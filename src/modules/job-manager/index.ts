@@ -11,7 +11,7 @@
 import { FractalError, ErrorCodes, invalid } from '../../errors/index.js';
 import type { JobRequest } from '../../jobspec/index.js';
 import {
-  ROLE_OWNER, type Cred, type ExecStartResponse, type JobEvent, type JobInfo, type ListRequest, type SchedAllocResponse, type WaitResponse, type JobStateName,
+  ROLE_OWNER, type Cred, type ExecStartResponse, type JobEvent, type JobInfo, type ListRequest, type SchedAllocRequest, type SchedAllocResponse, type SchedAnnotations, type WaitResponse, type JobStateName,
 } from '../../protocol/index.js';
 import type { JobRecord, Store } from '../../store/index.js';
 import { Rv1 } from '../../resource/index.js';
@@ -65,6 +65,8 @@ export class JobManager implements BrokerModule {
   private store!: Store;
   private readonly jobs = new Map<number, Job>();
   private readonly flight = new Map<number, Flight>();
+  /** The scheduler's latest annotations of pending jobs (runtime only, as in Flux). */
+  private readonly annotations = new Map<number, SchedAnnotations>();
   private nextId = 1;
   private readonly priority: PriorityPlugin = defaultPriority;
   /** target job id → jobs waiting on it. */
@@ -198,12 +200,20 @@ export class JobManager implements BrokerModule {
 
   private requestAlloc(job: Job, f: Flight): void {
     f.alloc = true;
-    this.ctx.rpc<SchedAllocResponse>('sched.alloc', { id: job.id, priority: job.priority, userid: job.userid, t_submit: job.t_submit, request: job.request })
-      .then((resp) => {
+    let resp: SchedAllocResponse | undefined;
+    const onData = (p: unknown): void => {
+      const r = p as SchedAllocResponse;
+      if (r.type === 'annotate') this.annotations.set(job.id, { ...r.annotations.sched });
+      else resp = r;
+    };
+    const payload: SchedAllocRequest = { id: job.id, priority: job.priority, userid: job.userid, t_submit: job.t_submit, request: job.request, jobspec: job.jobspec };
+    this.ctx.rpcStream('sched.alloc', payload, onData)
+      .then(() => {
         f.alloc = false;
         f.cancelAlloc = false;
+        this.annotations.delete(job.id);
         const cur = this.jobs.get(job.id);
-        if (!cur) return;
+        if (!cur || resp === undefined) return;
         if (resp.type === 'success') {
           if (cur.state === 'SCHED') this.post(cur, 'alloc', { R: resp.R as Record<string, unknown> });
           else this.ctx.rpc('sched.free', { id: job.id, R: resp.R }).catch(() => {}); // raced with an exception: give it back
@@ -215,6 +225,7 @@ export class JobManager implements BrokerModule {
       })
       .catch((e: unknown) => {
         f.alloc = false;
+        this.annotations.delete(job.id);
         const cur = this.jobs.get(job.id);
         if (cur && cur.state !== 'INACTIVE') this.post(cur, 'exception', { type: 'alloc', severity: 0, userid: 0, note: `scheduler error: ${FractalError.from(e).message}` });
       });
@@ -476,7 +487,11 @@ export class JobManager implements BrokerModule {
       exception: job.exception, dependencies: job.deps.length ? [...job.deps] : undefined,
     };
     if (job.state === 'DEPEND') info.reason = job.deps.length ? `dependency (${job.deps.join(', ')})` : 'dependency';
-    else if (job.state === 'SCHED' || job.state === 'PRIORITY') info.reason = job.priority === 0 ? 'held' : !this.queueStarted ? 'queue stopped' : 'resources';
+    else if (job.state === 'SCHED' || job.state === 'PRIORITY') {
+      const a = this.annotations.get(job.id);
+      info.reason = job.priority === 0 ? 'held' : !this.queueStarted ? 'queue stopped' : (a?.reason_pending ?? 'resources');
+      if (a?.t_estimate !== undefined) info.t_estimate = a.t_estimate;
+    }
     return info;
   }
 
