@@ -39,6 +39,8 @@ Options:
   --slurm-timeout S  cap of Slurm's end-to-end run, seconds (default 300)
   --samples K        API submit latency samples (default 500; --quick: 100)
   --json FILE        also write every raw figure as JSON to FILE
+  -o KEY=VAL         instance attribute for every fractal start, e.g. -o sched=simple
+                     (repeatable)
   -h, --help         this help
 
 Examples:
@@ -61,6 +63,9 @@ interface Config {
   json: string | undefined;
   argv: string[];
 }
+
+/** Instance attributes (-o) given to every `fractal start`. */
+const startAttrs: string[] = [];
 
 function die(msg: string): never {
   process.stderr.write(`bench/throughput: ${msg}\n`);
@@ -100,6 +105,12 @@ function parseArgs(argv: string[]): Config {
       case '--slurm-timeout': slurmTimeout = posInt(val(), '--slurm-timeout'); break;
       case '--samples': apiSamples = posInt(val(), '--samples'); break;
       case '--json': json = val(); if (!json) die('--json needs a file name'); break;
+      case '-o': case '--setattr': {
+        const kv = val() ?? '';
+        if (!/^[\w.-]+=/.test(kv)) die(`-o needs KEY=VALUE (got "${kv}")`);
+        startAttrs.push(`--setattr=${kv}`);
+        break;
+      }
       case '-h': case '--help': process.stdout.write(USAGE + '\n'); process.exit(0); break;
       default: die(`unknown option "${argv[i]}"\n${USAGE}`);
     }
@@ -165,7 +176,7 @@ async function inInstance<R extends ProbeResult>(size: number, spec: SpecIn, tim
   const resultFile = join(dir, 'result.json');
   const full = { ...spec, resultFile, t0EpochMs: T0 } as ProbeSpec;
   try {
-    const r = await runCmd(FRACTAL_BIN, ['start', `--test-size=${size}`, '--', process.execPath, PROBE_JS, JSON.stringify(full)], { timeoutMs });
+    const r = await runCmd(FRACTAL_BIN, ['start', `--test-size=${size}`, ...startAttrs, '--', process.execPath, PROBE_JS, JSON.stringify(full)], { timeoutMs });
     let out: R | undefined;
     try { out = JSON.parse(readFileSync(resultFile, 'utf8')) as R; } catch { /* no result */ }
     if (out) return out;
@@ -191,7 +202,7 @@ async function measureStartup(size: number, samples: number): Promise<{ ms: numb
   const ms: number[] = [];
   let failures = 0;
   for (let i = 0; i < samples; i++) {
-    const r = await runCmd(FRACTAL_BIN, ['start', `--test-size=${size}`, 'true'], { timeoutMs: 60000 });
+    const r = await runCmd(FRACTAL_BIN, ['start', `--test-size=${size}`, ...startAttrs, 'true'], { timeoutMs: 60000 });
     if (r.code === 0) ms.push(r.ms); else failures++;
   }
   return { ms, failures };

@@ -88,7 +88,9 @@ export default async function start(args: string[], opts: Record<string, unknown
   const brokers: ChildProcess[] = [];
   for (let rank = 0; rank < size; rank++) {
     // A small young generation keeps the broker's RSS low; the extra scavenges cost little at these rates.
-    const argv = ['--max-semi-space-size=2', '--expose-gc', BROKER_MAIN, '--rank', String(rank), '--size', String(size), '--rundir', statedir, '--statedir', statedir, '--fanout', String(fanout)];
+    // FRACTAL_BROKER_NODE_ARGS adds Node flags for developers (e.g. --cpu-prof).
+    const extra = (process.env['FRACTAL_BROKER_NODE_ARGS'] ?? '').split(/\s+/).filter(Boolean);
+    const argv = ['--max-semi-space-size=2', '--expose-gc', ...extra, BROKER_MAIN, '--rank', String(rank), '--size', String(size), '--rundir', statedir, '--statedir', statedir, '--fanout', String(fanout)];
     argv.push('--overlay-uri', overlayUris[rank]!);
     if (rank > 0) argv.push('--parent-uri', overlayUris[Math.floor((rank - 1) / fanout)]!);
     for (const a of attrs) argv.push('--attr', a);

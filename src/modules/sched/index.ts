@@ -88,6 +88,8 @@ export class Scheduler implements BrokerModule {
   /** Running jobs: id → expected end (FOREVER when unlimited). */
   private readonly running = new Map<number, number>();
   private readonly compiled = new WeakMap<object, CompiledJob>();
+  /** Pending jobs that hold a reservation from the last cycle. */
+  private readonly reserved = new Set<number>();
   private cycleScheduled = false;
   private lastExplain = 0;
   private explainTimer: NodeJS.Timeout | undefined;
@@ -274,6 +276,14 @@ export class Scheduler implements BrokerModule {
 
   // ---- the scheduling cycle ------------------------------------------------------------
 
+  /** Removes started jobs from the queue: usually its head, so a splice; else one pass. */
+  private dropStarted(started: ReadonlySet<number>): void {
+    let k = 0;
+    while (k < this.queue.length && started.has(this.queue[k]!.id)) k++;
+    if (k === started.size) this.queue.splice(0, k);
+    else this.queue = this.queue.filter((p) => !started.has(p.id));
+  }
+
   private scheduleCycle(): void {
     if (this.cycleScheduled) return;
     this.cycleScheduled = true;
@@ -309,16 +319,23 @@ export class Scheduler implements BrokerModule {
       const resp: SchedAllocResponse = { type: 'success', R: this.graph.rv1(p.id).toJSON() };
       p.req.respond(resp);
     }
-    if (started.size > 0) this.queue = this.queue.filter((p) => !started.has(p.id));
-    for (const p of this.queue) {
-      const at = plan.reservations.get(p.id);
-      if (at === undefined) delete p.reservation;
-      else p.reservation = at;
+    if (started.size > 0) this.dropStarted(started);
+    // Conservative keeps its promises: each job hands its reservation back next cycle.
+    for (const id of this.reserved) {
+      const p = this.byId.get(id);
+      if (p && !plan.reservations.has(id)) delete p.reservation;
+    }
+    this.reserved.clear();
+    for (const [id, at] of plan.reservations) {
+      const p = this.byId.get(id);
+      if (!p) continue;
+      p.reservation = at;
+      this.reserved.add(id);
     }
     if (plan.waiting) {
-      for (const p of this.queue) {
-        const w = plan.waiting.get(p.id);
-        if (w === undefined) continue;
+      for (const [id, w] of plan.waiting) {
+        const p = this.byId.get(id);
+        if (!p) continue;
         const t = w.start !== undefined && Number.isFinite(w.start) ? w.start : undefined;
         const told = `${w.reason}:${t ?? ''}`;
         if (told === p.told) continue;
