@@ -44,6 +44,14 @@ interface AllocPayload {
   jobspec: Record<string, unknown>;
 }
 
+/**
+ * Pending jobs one cycle considers, by policy (like Slurm's
+ * default_queue_depth and bf_max_job_test): every job considered by
+ * conservative and hybrid gets a reservation, whose search grows with the
+ * reservations before it, so they look less deep. See docs/scheduling.md.
+ */
+const DEFAULT_QUEUE_DEPTH: Record<string, number> = { fcfs: 1000, easy: 1000, hybrid: 100, conservative: 100 };
+
 /** A running job past its expected end may end any moment: plan it this much longer each time. */
 const OVERRUN_SECONDS = 10;
 /** Reasons are recomputed at most this often when the queue is long (ms). */
@@ -102,7 +110,7 @@ export class Scheduler implements BrokerModule {
     this.policyName = attrs['sched.policy'] ?? 'fcfs';
     const num = (k: string): number | undefined => (attrs[k] === undefined ? undefined : Number(attrs[k]));
     this.policy = createPolicy(this.policyName, {
-      ...(num('sched.queue-depth') !== undefined ? { queueDepth: num('sched.queue-depth')! } : {}),
+      queueDepth: num('sched.queue-depth') ?? DEFAULT_QUEUE_DEPTH[this.policyName] ?? 1000,
       ...(num('sched.reservation-depth') !== undefined ? { reservationDepth: num('sched.reservation-depth')! } : {}),
     });
     const match = attrs['sched.match'] ?? 'first';

@@ -445,9 +445,15 @@ export class ResourceGraph implements MatchEnv {
     }
     if (mode === 'allocate_orelse_reserve') {
       const depth = opts.reserveDepth ?? 10_000;
+      const needs = rootNeeds(job.reqs);
+      const root = this.store.root;
       let tried = 0;
       for (const t of this.#futureTimes(at)) {
         if (tried++ >= depth) break;
+        // Cheap necessary condition first: the root's pruning filter has room over [t, end).
+        let room = true;
+        for (const [type, amount] of needs) if (this.avail(root, type, t, end(t), false) < amount) { room = false; break; }
+        if (!room) continue;
         if (tryAt(t)) {
           this.#commit(jobid, t, end(t), true, m);
           return { jobid, outcome: 'RESERVED', start: t, end: end(t), visits };
@@ -1032,6 +1038,19 @@ export class ResourceGraph implements MatchEnv {
 
 function isCompiled(x: unknown): x is CompiledJob {
   return typeof x === 'object' && x !== null && 'reqs' in x && 'jobspec' in x && 'typeCount' in x;
+}
+
+/** Units of each graph type a request needs in all (slots and unknown types skipped). */
+function rootNeeds(reqs: readonly Req[]): Map<number, number> {
+  const out = new Map<number, number>();
+  const add = (t: number, a: number): void => {
+    if (t >= 0) out.set(t, (out.get(t) ?? 0) + a);
+  };
+  for (const r of reqs) {
+    add(r.t, r.min);
+    r.needT.forEach((t, i) => add(t, r.needA[i]! * r.min));
+  }
+  return out;
 }
 
 function hasUnknown(r: Req): boolean {
