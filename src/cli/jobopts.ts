@@ -23,7 +23,15 @@ function parseBeginTime(s: string): number {
   return t / 1000;
 }
 
-export function jobspecFromOptions(command: string[], opts: Record<string, unknown>, cc?: number): Jobspec {
+/** The RFC 31 constraints of a --requires query (the parser lives with the graph, loaded on use). */
+export async function constraintsOption(opts: Record<string, unknown>): Promise<Record<string, unknown> | undefined> {
+  if (opts['requires'] === undefined) return undefined;
+  const { parseConstraintQuery } = await import('../resource/graph/index.js');
+  return parseConstraintQuery(String(opts['requires']));
+}
+
+/** `constraints`: from constraintsOption(opts), parsed once for all copies. */
+export function jobspecFromOptions(command: string[], opts: Record<string, unknown>, cc?: number, constraints?: Record<string, unknown>): Jobspec {
   if (command.length === 0) throw invalid('no command given: e.g. `fractal run -n2 hostname`');
   const cmd = cc === undefined ? command : command.map((a) => a.replaceAll('{cc}', String(cc)));
   const shape = {
@@ -42,6 +50,7 @@ export function jobspecFromOptions(command: string[], opts: Record<string, unkno
   }
   const system: Record<string, unknown> = { cwd: opts['cwd'] ? String(opts['cwd']) : process.cwd(), environment };
   if (opts['timeLimit'] !== undefined) system['duration'] = parseDuration(String(opts['timeLimit']));
+  if (constraints !== undefined) system['constraints'] = constraints;
   if (opts['jobName'] !== undefined) system['job'] = { name: String(opts['jobName']) };
   const deps: { scheme: string; value: string }[] = parseDependencies(opts['dependency'] as string[] ?? []);
   if (opts['beginTime'] !== undefined) deps.push({ scheme: 'begin-time', value: String(parseBeginTime(String(opts['beginTime']))) });

@@ -26,6 +26,7 @@ function jobShape(c: Command): Command {
     .option('-g, --gpus-per-task <N>', 'GPUs per task')
     .option('-t, --time-limit <DURATION>', 'time limit, e.g. 30s, 10m, 1.5h, 2d (Flux RFC 23)')
     .option('--exclusive', 'allocate whole nodes')
+    .option('--requires <QUERY>', 'node constraints (RFC 35), e.g. "bigmem", "host:node[1-2]", "-rank:0", "a100 or h100"')
     .option('--urgency <N>', 'urgency 0-31 (0 holds the job, 31 expedites; default 16)')
     .option('--job-name <NAME>', 'job name (default: the command)')
     .option('--output <TEMPLATE>', 'write stdout to this file; {id} and {name} are replaced')

@@ -4,6 +4,7 @@ import { invalid } from '../../errors/index.js';
 import { open } from '../util.js';
 
 interface RankStatus { rank: number; hostname: string; ncores: number; ngpus: number; up: boolean; drained: boolean; reason: string }
+interface TypeStat { type: string; total: number; allocated: number; down: number; drained: number; free: number }
 interface SchedRank { rank: number; hostname: string; ncores: number; ngpus: number; freeCores: number; freeGpus: number; up: boolean; drained: boolean }
 
 function group<T>(rows: T[], key: (r: T) => string): Map<string, T[]> {
@@ -18,12 +19,21 @@ export default async function resource(args: string[]): Promise<number> {
   try {
     switch (sub) {
       case 'list': {
-        const s = await f.rpc<{ ranks: SchedRank[] }>('sched.status');
+        const s = await f.rpc<{ ranks: SchedRank[]; types?: TypeStat[]; properties?: Record<string, string> }>('sched.status');
         const state = (r: SchedRank) => (!r.up ? 'down' : r.drained ? 'drained' : r.freeCores === r.ncores && r.freeGpus === r.ngpus ? 'free' : r.freeCores === 0 ? 'allocated' : 'partial');
         const lines = [`${'STATE'.padStart(9)} ${'NNODES'.padStart(6)} ${'NCORES'.padStart(7)} ${'FREE'.padStart(5)} ${'NGPUS'.padStart(6)} NODELIST`];
         for (const [st, rows] of group(s.ranks, state)) {
           const cores = rows.reduce((a, r) => a + r.ncores, 0), free = rows.reduce((a, r) => a + r.freeCores, 0), gpus = rows.reduce((a, r) => a + r.ngpus, 0);
           lines.push(`${st.padStart(9)} ${String(rows.length).padStart(6)} ${String(cores).padStart(7)} ${String(free).padStart(5)} ${String(gpus).padStart(6)} ${Hostlist.fromArray(rows.map((r) => r.hostname)).encode()}`);
+        }
+        if (s.types) {
+          // The graph scheduler also reports every resource type and the node properties.
+          lines.push('', `${'TYPE'.padStart(9)} ${'TOTAL'.padStart(6)} ${'FREE'.padStart(7)} ${'ALLOC'.padStart(5)} ${'DRAIN'.padStart(6)} DOWN`);
+          for (const t of s.types) {
+            lines.push(`${t.type.padStart(9)} ${String(t.total).padStart(6)} ${String(t.free).padStart(7)} ${String(t.allocated).padStart(5)} ${String(t.drained).padStart(6)} ${t.down}`);
+          }
+          const props = Object.entries(s.properties ?? {});
+          if (props.length) lines.push('', `${'PROPERTY'.padStart(9)} RANKS`, ...props.map(([k, r]) => `${k.padStart(9)} ${r}`));
         }
         process.stdout.write(lines.join('\n') + '\n');
         return 0;

@@ -6,7 +6,7 @@
  */
 import { IdSet } from '../../resource/index.js';
 import type { Fractal } from '../../api/index.js';
-import { jobspecFromOptions, urgencyOpt } from '../jobopts.js';
+import { constraintsOption, jobspecFromOptions, urgencyOpt } from '../jobopts.js';
 import { open } from '../util.js';
 import { Progress } from '../progress.js';
 
@@ -20,7 +20,8 @@ export default async function submit(args: string[], opts: Record<string, unknow
   const showProgress = !!opts['progress'];
   // Without {cc} every copy is the same job: build it once and send it in batches.
   const same = ccs.length > 1 && !args.some((a) => a.includes('{cc}'));
-  const specs = same ? [jobspecFromOptions(args, opts)] : ccs.map((cc) => jobspecFromOptions(args, opts, cc));
+  const constraints = await constraintsOption(opts);
+  const specs = same ? [jobspecFromOptions(args, opts, undefined, constraints)] : ccs.map((cc) => jobspecFromOptions(args, opts, cc, constraints));
   const uopts = urgencyOpt(opts);
   const f = await open();
   const bar = showProgress ? new Progress('submit', ccs.length) : undefined;

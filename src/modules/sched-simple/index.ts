@@ -163,8 +163,12 @@ export class SchedSimple implements BrokerModule {
     return {};
   }
 
-  private feasibility(p: { request: JobRequest }): unknown {
+  private feasibility(p: { request: JobRequest; jobspec?: { attributes?: { system?: { constraints?: object } } } }): unknown {
     if (typeof p?.request !== 'object' || p.request === null) throw invalid('sched.feasibility needs {request: JobRequest}');
+    const c = p.jobspec?.attributes?.system?.constraints;
+    if (c && Object.keys(c).length > 0) {
+      throw new FractalError(ErrorCodes.INVALID_ARGUMENT, 'this instance runs the simple scheduler, which cannot match constraints (--requires); start it with -o sched=graph (the default)');
+    }
     const why = this.pool.feasible(p.request);
     if (why) throw new FractalError(ErrorCodes.UNSATISFIABLE, `unsatisfiable request: ${why}`);
     return { feasible: true };

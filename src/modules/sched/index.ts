@@ -14,7 +14,7 @@
  * are expected to start, as `annotate` responses on their alloc stream.
  */
 import { FractalError, ErrorCodes, invalid } from '../../errors/index.js';
-import { Rv1 } from '../../resource/index.js';
+import { IdSet, Rv1 } from '../../resource/index.js';
 import { FOREVER, MATCH_POLICIES, ResourceGraph, GraphStore, type CompiledJob, type MatchPolicy } from '../../resource/graph/index.js';
 import { GraphModel, createPolicy, type PendingJob, type QueuePolicy } from '../../sched/index.js';
 import type { JobRequest } from '../../jobspec/index.js';
@@ -66,12 +66,37 @@ function checkAlloc(p: unknown): AllocPayload {
   return r as AllocPayload;
 }
 
+/**
+ * Node properties from instance attributes `resource.property.NAME=RANKS`
+ * (e.g. `-o resource.property.bigmem=2-3`, `-o resource.property.gpu-model=a100@0-1`
+ * for a valued property): rank → {name: value}.
+ */
+export function rankProperties(attrs: Record<string, string>): Map<number, Record<string, string>> {
+  const out = new Map<number, Record<string, string>>();
+  for (const [k, v] of Object.entries(attrs)) {
+    if (!k.startsWith('resource.property.')) continue;
+    const name = k.slice('resource.property.'.length);
+    const at = v.lastIndexOf('@');
+    const [value, ranks] = at >= 0 ? [v.slice(0, at), v.slice(at + 1)] : ['', v];
+    if (!/^[\w.:-]+$/.test(name)) throw invalid(`-o ${k}: property names are letters, digits and . _ : -`);
+    let ids: number[];
+    try {
+      ids = IdSet.parse(ranks).toArray();
+    } catch {
+      throw invalid(`-o ${k}=${v}: give the ranks that have it as an idset, e.g. 0-3 or VALUE@0-3`);
+    }
+    for (const r of ids) out.set(r, { ...out.get(r), [name]: value });
+  }
+  return out;
+}
+
 /** The instance's graph: a cluster with one node per rank, its cores and GPUs. */
-export function inventoryGraph(ranks: readonly RankInventory[]): GraphStore {
+export function inventoryGraph(ranks: readonly RankInventory[], properties = new Map<number, Record<string, string>>()): GraphStore {
   const g = new GraphStore();
   const root = g.addVertex({ type: 'cluster', name: 'cluster' }, -1);
   for (const r of [...ranks].sort((a, b) => a.rank - b.rank)) {
-    const node = g.addVertex({ type: 'node', name: r.hostname, id: r.rank, rank: r.rank }, root);
+    const props = properties.get(r.rank);
+    const node = g.addVertex({ type: 'node', name: r.hostname, id: r.rank, rank: r.rank, ...(props ? { properties: props } : {}) }, root);
     for (let c = 0; c < r.ncores; c++) g.addVertex({ type: 'core', id: c }, node);
     for (let c = 0; c < r.ngpus; c++) g.addVertex({ type: 'gpu', id: c }, node);
   }
@@ -118,7 +143,7 @@ export class Scheduler implements BrokerModule {
 
     const inv = await ctx.rpc<{ ranks: RankInventory[]; drained: number[]; down: number[] }>('resource.acquire', {});
     this.inventory = inv.ranks;
-    this.graph = new ResourceGraph(inventoryGraph(inv.ranks), { policy: match as MatchPolicy, now: Date.now() / 1000 });
+    this.graph = new ResourceGraph(inventoryGraph(inv.ranks, rankProperties(attrs)), { policy: match as MatchPolicy, now: Date.now() / 1000 });
     for (const v of this.graph.store.verticesOfType(this.graph.store.typeIndex('node'))) this.nodeOf.set(this.graph.store.rank[v]!, v);
     this.model = new GraphModel(this.graph);
     for (const r of inv.drained) this.setState(r, { drained: true });
@@ -276,8 +301,16 @@ export class Scheduler implements BrokerModule {
       }
       return { ...r, freeCores, freeGpus, up: !this.down.has(r.rank), drained: this.drained.has(r.rank) };
     });
+    const props = new Map<string, number[]>();
+    for (const [rank, v] of this.nodeOf) {
+      for (const [k, val] of g.store.props.get(v) ?? []) {
+        const name = val === '' ? k : `${k}=${val}`;
+        props.set(name, [...(props.get(name) ?? []), rank]);
+      }
+    }
     return {
       scheduler: 'sched', policy: this.policyName, match: g.policy, ranks, types: g.stat(now),
+      properties: Object.fromEntries([...props].map(([k, rs]) => [k, IdSet.fromArray(rs).encode()])),
       pending: this.queue.length, running: this.running.size, cycles: this.cycles, cycleMs: Math.round(this.cycleMs * 1000) / 1000,
     };
   }
