@@ -51,6 +51,7 @@ export function jobspecFromOptions(command: string[], opts: Record<string, unkno
   const system: Record<string, unknown> = { cwd: opts['cwd'] ? String(opts['cwd']) : process.cwd(), environment };
   if (opts['timeLimit'] !== undefined) system['duration'] = parseDuration(String(opts['timeLimit']));
   if (constraints !== undefined) system['constraints'] = constraints;
+  if (opts['account'] !== undefined) system['account'] = String(opts['account']);
   if (opts['jobName'] !== undefined) system['job'] = { name: String(opts['jobName']) };
   const deps: { scheme: string; value: string }[] = parseDependencies(opts['dependency'] as string[] ?? []);
   if (opts['beginTime'] !== undefined) deps.push({ scheme: 'begin-time', value: String(parseBeginTime(String(opts['beginTime']))) });

@@ -26,6 +26,7 @@ function jobShape(c: Command): Command {
     .option('-g, --gpus-per-task <N>', 'GPUs per task')
     .option('-t, --time-limit <DURATION>', 'time limit, e.g. 30s, 10m, 1.5h, 2d (Flux RFC 23)')
     .option('--exclusive', 'allocate whole nodes')
+    .option('-A, --account <NAME>', 'charge the job to this account (default: your default account)')
     .option('--requires <QUERY>', 'node constraints (RFC 35), e.g. "bigmem", "host:node[1-2]", "-rank:0", "a100 or h100"')
     .option('--urgency <N>', 'urgency 0-31 (0 holds the job, 31 expedites; default 16)')
     .option('--job-name <NAME>', 'job name (default: the command)')
@@ -144,6 +145,24 @@ program.command('queue').description('queue control: status, enable, disable, st
 program.command('resource').description('resources: list, status, drain TARGETS [REASON], undrain TARGETS')
   .argument('<subcommand>').argument('[args...]')
   .action(action(() => import('./commands/resource.js')));
+
+program.command('account').description('accounts and users: list, add, modify, delete, add-user, modify-user, delete-user')
+  .argument('[subcommand]').argument('[args...]')
+  .option('--parent <ACCOUNT>', 'parent account (add, modify)')
+  .option('--shares <N>', 'fair-share shares (default 1)')
+  .option('--max-running <N>', 'limit of running jobs (-1: none)')
+  .option('--max-cores <N>', 'limit of cores in use (-1: none)')
+  .option('--description <TEXT>', 'account description')
+  .option('--default', "make this the user's default account (add-user, modify-user)")
+  .option('--json', 'list as JSON')
+  .action(action(() => import('./commands/account.js')));
+
+program.command('usage').description('core- and GPU-hours of finished jobs by user, account or association')
+  .option('--by <KEY>', 'user, account or association', 'user')
+  .option('--since <TIME>', 'start of the period: ISO date, epoch seconds or -DURATION (e.g. -7d)')
+  .option('--until <TIME>', 'end of the period (default now)')
+  .option('--json', 'print JSON')
+  .action(action(() => import('./commands/usage.js')));
 
 program.command('resource-query').description('load a resource graph and match jobspecs read from stdin (like Fluxion\'s resource-query)')
   .requiredOption('-L, --load <GRAPHFILE>', 'graph file to load')

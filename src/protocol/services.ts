@@ -92,6 +92,8 @@ export interface JobInfo {
   dependencies?: string[] | undefined;
   /** Why a pending job is not running yet. */
   reason?: string | undefined;
+  /** The account the job is charged to. */
+  account?: string | undefined;
   /** The scheduler's estimated start of a pending job (with a reservation). */
   t_estimate?: number | undefined;
 }

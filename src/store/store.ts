@@ -9,6 +9,7 @@
  */
 import Database from 'better-sqlite3';
 import type { Database as Db, Statement } from 'better-sqlite3';
+import { AccountingDb } from './accounting.js';
 
 export interface StoredEvent {
   timestamp: number;
@@ -87,6 +88,7 @@ export class Store {
   private waiters: Array<() => void> = [];
   private scheduled = false;
   private readonly commitTx: () => void;
+  private acct: AccountingDb | undefined;
 
   constructor(readonly path: string) {
     this.db = new Database(path);
@@ -119,6 +121,15 @@ export class Store {
       this.scheduled = true;
       setImmediate(() => this.commit());
     }
+  }
+
+  /** The accounting tables of this database, for cluster `cluster` (made on first use). */
+  accounting(cluster: string): AccountingDb {
+    if (this.acct?.cluster !== cluster) {
+      this.commit();
+      this.acct = new AccountingDb(this.db, cluster);
+    }
+    return this.acct;
   }
 
   /** Commits everything queued now (normally called by the scheduler of writes). */

@@ -55,7 +55,7 @@ function field(j: JobInfo, name: string): string {
     }
   }
 }
-const KNOWN = new Set(['id', 'userid', 'username', 'name', 'state', 'status', 'status_abbrev', 'ntasks', 'nnodes', 'ncores', 'priority', 'urgency', 't_submit', 't_run', 't_inactive', 't_estimate', 'runtime', 'duration', 'nodelist', 'result', 'returncode', 'waitstatus', 'reason', 'info', 'exception.type', 'exception.note', 'dependencies']);
+const KNOWN = new Set(['id', 'userid', 'username', 'name', 'state', 'status', 'status_abbrev', 'ntasks', 'nnodes', 'ncores', 'priority', 'urgency', 't_submit', 't_run', 't_inactive', 't_estimate', 'runtime', 'duration', 'nodelist', 'result', 'returncode', 'waitstatus', 'reason', 'account', 'info', 'exception.type', 'exception.note', 'dependencies']);
 
 const HEADERS: Record<string, string> = { id: 'JOBID', username: 'USER', status: 'ST', status_abbrev: 'ST', ntasks: 'NTASKS', nnodes: 'NNODES', runtime: 'TIME', info: 'INFO', returncode: 'RC' };
 

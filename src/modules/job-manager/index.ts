@@ -9,7 +9,7 @@
  * urgency,update,queue-*,stats}.
  */
 import { FractalError, ErrorCodes, invalid } from '../../errors/index.js';
-import type { JobRequest } from '../../jobspec/index.js';
+import { parseDuration, type JobRequest } from '../../jobspec/index.js';
 import {
   ROLE_OWNER, type Cred, type ExecStartResponse, type JobEvent, type JobInfo, type ListRequest, type SchedAllocRequest, type SchedAllocResponse, type SchedAnnotations, type WaitResponse, type JobStateName,
 } from '../../protocol/index.js';
@@ -18,7 +18,7 @@ import { Rv1 } from '../../resource/index.js';
 import { DEFERRED, type BrokerModule, type ModuleContext, type Req } from '../../service/index.js';
 import { applyEvent, newJob, resultOf, returnCodeOf, type Job } from './job.js';
 import { evaluate, parseDependencies, type Dependency } from './deps.js';
-import { defaultPriority, type PriorityPlugin } from './priority.js';
+import { MultiFactor, accountOf, priorityPlugin, type PriorityPlugin } from './priority.js';
 
 /** Runtime bookkeeping of requests in flight (not job state: never persisted). */
 interface Flight {
@@ -68,7 +68,8 @@ export class JobManager implements BrokerModule {
   /** The scheduler's latest annotations of pending jobs (runtime only, as in Flux). */
   private readonly annotations = new Map<number, SchedAnnotations>();
   private nextId = 1;
-  private readonly priority: PriorityPlugin = defaultPriority;
+  private priority!: PriorityPlugin;
+  private reprioritizeTimer: NodeJS.Timeout | undefined;
   /** target job id → jobs waiting on it. */
   private readonly depWaiters = new Map<number, Array<{ id: number; dep: Dependency }>>();
   private readonly timers = new Map<number, NodeJS.Timeout>();
@@ -91,6 +92,8 @@ export class JobManager implements BrokerModule {
     this.ctx = ctx;
     if (!ctx.store) throw new Error('job-manager needs the instance store (rank 0)');
     this.store = ctx.store;
+    this.priority = priorityPlugin(ctx.broker.attrs);
+    this.startPriorityUpdates(ctx);
     this.nextId = Math.max(this.store.maxJobId(), this.store.kvGet<number>('job-manager.last-id') ?? 0) + 1;
     const q = this.store.kvGet<{ enabled: boolean; reason: string; started: boolean }>('job-manager.queue');
     if (q) { this.queueEnabled = q.enabled; this.queueDisabledReason = q.reason; this.queueStarted = q.started; }
@@ -118,7 +121,48 @@ export class JobManager implements BrokerModule {
 
   stop(): void {
     this.stopping = true;
+    if (this.reprioritizeTimer) clearInterval(this.reprioritizeTimer);
     for (const t of this.timers.values()) clearTimeout(t);
+  }
+
+  // ---- priorities ------------------------------------------------------------------
+
+  /**
+   * Multifactor priorities change with time (age) and usage (fair share):
+   * recompute pending jobs' priorities every `priority.interval` (default
+   * 60 s), and soon after the accounting module publishes new factors.
+   */
+  private startPriorityUpdates(ctx: ModuleContext): void {
+    const p = this.priority;
+    if (!(p instanceof MultiFactor)) return;
+    const interval = ctx.broker.attrs['priority.interval'] !== undefined ? parseDuration(ctx.broker.attrs['priority.interval']) : 60;
+    if (!(interval > 0)) throw invalid('-o priority.interval must be a duration > 0, e.g. 60s');
+    let dirty = false;
+    ctx.subscribe('accounting.update', (_t, payload) => {
+      p.factors = new Map(Object.entries((payload as { factors?: Record<string, number> }).factors ?? {}));
+      dirty = true;
+    });
+    void ctx.rpc<{ ranks: { ncores: number }[] }>('resource.acquire', {}).then((inv) => {
+      p.totalCores = inv.ranks.reduce((a, r) => a + r.ncores, 0);
+    }).catch(() => {});
+    this.reprioritizeTimer = setInterval(() => {
+      if (dirty || p.timeDependent) this.reprioritize();
+      dirty = false;
+    }, interval * 1000);
+    this.reprioritizeTimer.unref();
+  }
+
+  /** Recomputes the priority of every pending job; the scheduler hears of the changes in one message. */
+  private reprioritize(): void {
+    const changed: [number, number][] = [];
+    for (const job of this.jobs.values()) {
+      if (job.state !== 'SCHED' || job.urgency === 0 || job.urgency === 31) continue;
+      const prio = this.computePriority(job);
+      if (prio === job.priority) continue;
+      this.post(job, 'priority', { priority: prio });
+      if (this.flight.get(job.id)?.alloc) changed.push([job.id, prio]);
+    }
+    if (changed.length) this.ctx.rpc('sched.prioritize', { jobs: changed }).catch(() => {});
   }
 
   // ---- the event log ------------------------------------------------------------
@@ -195,7 +239,7 @@ export class JobManager implements BrokerModule {
   private computePriority(job: Job): number {
     if (job.urgency === 0) return 0;
     if (job.urgency === 31) return MAX_PRIORITY;
-    return Math.max(1, Math.min(MAX_PRIORITY - 1, Math.round(this.priority.priority(job))));
+    return Math.max(1, Math.min(MAX_PRIORITY - 1, Math.round(this.priority.priority(job, Date.now() / 1000))));
   }
 
   private requestAlloc(job: Job, f: Flight): void {
@@ -301,6 +345,16 @@ export class JobManager implements BrokerModule {
 
   private onInactive(job: Job): void {
     this.finishedSinceGc++;
+    if (job.t_run !== undefined && job.t_inactive !== undefined) {
+      // Usage for accounting: what the job held, for as long as it ran.
+      let ncores = job.request.nslots * job.request.coresPerSlot, ngpus = job.request.nslots * job.request.gpusPerSlot;
+      try {
+        const R = Rv1.parse(job.R);
+        ncores = R.ncores;
+        ngpus = R.ngpus;
+      } catch { /* no R: the request's counts */ }
+      this.ctx.publish('job-manager.inactive', { id: job.id, userid: job.userid, account: accountOf(job), t_run: job.t_run, t_inactive: job.t_inactive, ncores, ngpus });
+    }
     const t = this.timers.get(job.id);
     if (t) { clearTimeout(t); this.timers.delete(job.id); }
     this.store.finishJob(this.record(job));
@@ -484,7 +538,7 @@ export class JobManager implements BrokerModule {
       id: job.id, userid: job.userid, name: job.name, state: job.state, urgency: job.urgency, priority: job.priority,
       t_submit: job.t_submit, t_run: job.t_run, nnodes: job.request.nnodes || (R ? countHosts(R) : 0), ntasks: job.request.ntasks,
       ncores: job.request.nslots * job.request.coresPerSlot, nodelist: R?.execution?.nodelist?.join(','), duration: job.request.duration,
-      exception: job.exception, dependencies: job.deps.length ? [...job.deps] : undefined,
+      exception: job.exception, dependencies: job.deps.length ? [...job.deps] : undefined, account: accountOf(job),
     };
     if (job.state === 'DEPEND') info.reason = job.deps.length ? `dependency (${job.deps.join(', ')})` : 'dependency';
     else if (job.state === 'SCHED' || job.state === 'PRIORITY') {
