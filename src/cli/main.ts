@@ -27,6 +27,7 @@ function jobShape(c: Command): Command {
     .option('-t, --time-limit <DURATION>', 'time limit, e.g. 30s, 10m, 1.5h, 2d (Flux RFC 23)')
     .option('--exclusive', 'allocate whole nodes')
     .option('-A, --account <NAME>', 'charge the job to this account (default: your default account)')
+    .option('--reservation <NAME>', 'run inside this advance reservation (see fractal reservation)')
     .option('--requires <QUERY>', 'node constraints (RFC 35), e.g. "bigmem", "host:node[1-2]", "-rank:0", "a100 or h100"')
     .option('--urgency <N>', 'urgency 0-31 (0 holds the job, 31 expedites; default 16)')
     .option('--job-name <NAME>', 'job name (default: the command)')
@@ -156,6 +157,19 @@ program.command('account').description('accounts and users: list, add, modify, d
   .option('--default', "make this the user's default account (add-user, modify-user)")
   .option('--json', 'list as JSON')
   .action(action(() => import('./commands/account.js')));
+
+program.command('reservation').description('advance reservations: create, list, update, delete')
+  .argument('[subcommand]').argument('[name]')
+  .option('--name <NAME>', 'the reservation (create, update, delete; or give it after the subcommand)')
+  .option('--start <TIME>', 'start: ISO date (2026-12-01T08:00, local time), epoch seconds, +DURATION or now (default now)')
+  .option('--duration <DURATION>', 'length, e.g. 4h')
+  .option('--end <TIME>', 'end, instead of --duration')
+  .option('-N, --nodes <N>', 'number of nodes to reserve (the scheduler picks nodes free for the whole window)')
+  .option('--nodelist <NODES>', 'reserve these nodes: ranks (0-3) or host names')
+  .option('--users <LIST>', 'users who may run in it, comma-separated')
+  .option('--accounts <LIST>', 'accounts whose jobs may run in it, comma-separated')
+  .option('--json', 'list as JSON')
+  .action(action(() => import('./commands/reservation.js')));
 
 program.command('usage').description('core- and GPU-hours of finished jobs by user, account or association')
   .option('--by <KEY>', 'user, account or association', 'user')

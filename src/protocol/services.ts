@@ -42,7 +42,8 @@ export type SchedAllocResponse =
   | { type: 'annotate'; annotations: { sched?: SchedAnnotations } }
   | { type: 'denied'; note: string }
   | { type: 'canceled' };
-export interface SchedHello { jobs: { id: number; R: unknown }[] }
+/** Running jobs after a restart, with the reservation each runs in (if any). */
+export interface SchedHello { jobs: { id: number; R: unknown; reservation?: string }[] }
 
 // ---- exec protocol ----------------------------------------------------------
 export interface ExecStartRequest {

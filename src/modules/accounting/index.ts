@@ -15,11 +15,11 @@
  * 7d), `accounting.gpu-weight` (billing seconds per GPU-second, default 0),
  * `accounting.enforce` (true: users must have an association to submit).
  */
-import { readFileSync } from 'node:fs';
 import { FractalError, ErrorCodes, invalid } from '../../errors/index.js';
 import { parseDuration } from '../../jobspec/index.js';
 import type { AccountingDb, AccountRow, UserRow } from '../../store/index.js';
 import type { BrokerModule, ModuleContext, Req } from '../../service/index.js';
+import { userId, userName } from '../../users/index.js';
 import { assocKey, decay, fairShare, type ShareResult } from './fairshare.js';
 
 /** The account jobs are charged to when the user has no association and accounting is not enforced. */
@@ -33,30 +33,6 @@ interface InactiveJob {
   t_inactive: number;
   ncores: number;
   ngpus: number;
-}
-
-let passwd: Map<number, string> | undefined;
-
-/** A user name for a uid (from /etc/passwd), or the uid as text. */
-export function userName(uid: number): string {
-  if (passwd === undefined) {
-    passwd = new Map();
-    try {
-      for (const line of readFileSync('/etc/passwd', 'utf8').split('\n')) {
-        const [name, , id] = line.split(':');
-        if (name && id !== undefined) passwd.set(Number(id), name);
-      }
-    } catch { /* no passwd file: names are uids */ }
-  }
-  return passwd.get(uid) ?? String(uid);
-}
-
-/** The uid of a user name (or a numeric name); -1 when unknown. */
-export function userId(user: string): number {
-  if (/^\d+$/.test(user)) return Number(user);
-  userName(0);
-  for (const [uid, n] of passwd!) if (n === user) return uid;
-  return -1;
 }
 
 const NAME = /^[A-Za-z_][\w.-]{0,63}$/;

@@ -37,13 +37,14 @@ export class JobIngest implements BrokerModule {
       throw new FractalError(ErrorCodes.INVALID_ARGUMENT, `invalid jobspec: ${(e as Error).message}`);
     }
     const request = summarizeJobspec(spec);
-    await this.ctx.rpc('sched.feasibility', { request, jobspec: spec });
-    const system = (spec.attributes?.system ?? {}) as Record<string, unknown>;
+    let system = (spec.attributes?.system ?? {}) as Record<string, unknown>;
     // The account the job is charged to: the one asked for (if the user may), else the user's default.
     const asked = system['account'];
     if (asked !== undefined && typeof asked !== 'string') throw invalid('attributes.system.account must be an account name');
     const { account } = await this.ctx.rpc<{ account: string }>('accounting.check', { userid: req.cred.userid, ...(asked !== undefined ? { account: asked } : {}) });
-    (spec.attributes ??= {}).system = { ...system, account };
+    system = { ...system, account };
+    (spec.attributes ??= {}).system = system;
+    await this.ctx.rpc('sched.feasibility', { request, jobspec: spec, userid: req.cred.userid, account, owner: (req.cred.rolemask & 1) !== 0 });
     const cmd = spec.tasks[0]?.command;
     const name = (system['job'] as { name?: unknown } | undefined)?.name;
     const jobName = typeof name === 'string' && name ? name : Array.isArray(cmd) && cmd[0] ? String(cmd[0]).split('/').pop()! : 'job';

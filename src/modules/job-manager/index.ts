@@ -486,8 +486,11 @@ export class JobManager implements BrokerModule {
       this.jobs.set(id, job);
       this.count(job, +1);
     }
-    const allocated = [...this.jobs.values()].filter((j) => j.R && !j.freed).map((j) => ({ id: j.id, R: j.R }));
-    if (allocated.length) await this.ctx.rpc('sched.hello', { jobs: allocated });
+    const allocated = [...this.jobs.values()].filter((j) => j.R && !j.freed).map((j) => {
+      const reservation = ((j.jobspec['attributes'] as { system?: { reservation?: unknown } } | undefined)?.system)?.reservation;
+      return { id: j.id, R: j.R, ...(typeof reservation === 'string' ? { reservation } : {}) };
+    });
+    await this.ctx.rpc('sched.hello', { jobs: allocated });
     for (const job of this.jobs.values()) {
       for (const d of job.deps) {
         const m = /^(after|afterany|afterok|afternotok|begin-time)=(\d+(?:\.\d+)?)$/.exec(d);

@@ -1,8 +1,9 @@
 /**
  * sched: the graph scheduler, behind the scheduler protocol (after Flux RFC
  * 27): `sched.hello`, `sched.alloc`, `sched.free`, `sched.cancel`,
- * `sched.prioritize`, plus `sched.feasibility` (used at submit) and
- * `sched.status`.
+ * `sched.prioritize`, plus `sched.feasibility` (used at submit),
+ * `sched.status` and advance reservations (`sched.reservation-{create,
+ * update,delete,list}`).
  *
  * Resources are a resource graph built from the instance's inventory (one
  * node per rank with its cores and GPUs); jobs are matched by the graph
@@ -12,13 +13,21 @@
  * sched.reservation-depth=K`). A cycle runs after every change (coalesced);
  * pending jobs are told why they wait and, with a reservation, when they
  * are expected to start, as `annotate` responses on their alloc stream.
+ *
+ * Partitions: the whole machine, and one per advance reservation. A
+ * reservation holds its nodes in the machine's graph over [start, end) (so
+ * no other job overlaps it, and a job that would still run at its start does
+ * not start there); its jobs are matched in a graph of its own nodes, only
+ * while it is active.
  */
 import { FractalError, ErrorCodes, invalid } from '../../errors/index.js';
-import { IdSet, Rv1 } from '../../resource/index.js';
+import { Hostlist, IdSet, Rv1 } from '../../resource/index.js';
 import { FOREVER, MATCH_POLICIES, ResourceGraph, GraphStore, type CompiledJob, type MatchPolicy } from '../../resource/graph/index.js';
 import { GraphModel, createPolicy, type PendingJob, type QueuePolicy } from '../../sched/index.js';
+import { access, checkName, mayUse, reservationOf, window, type Reservation, type ReservationRequest } from './reservations.js';
 import type { JobRequest } from '../../jobspec/index.js';
 import type { SchedAllocResponse, SchedHello } from '../../protocol/index.js';
+import { userName } from '../../users/index.js';
 import { DEFERRED, type BrokerModule, type ModuleContext, type Req } from '../../service/index.js';
 
 interface RankInventory {
@@ -31,6 +40,7 @@ interface RankInventory {
 interface Pending extends PendingJob {
   priority: number;
   req: Req;
+  part: Part;
   /** What the job was last told (reason and estimated start), to send only changes. */
   told?: string;
   reservation?: number;
@@ -39,9 +49,62 @@ interface Pending extends PendingJob {
 interface AllocPayload {
   id: number;
   priority: number;
+  userid?: number;
   t_submit?: number;
   request: JobRequest;
   jobspec: Record<string, unknown>;
+}
+
+/** Job id under which a reservation holds its nodes in the machine's graph (above any real job id). */
+const HOLD_BASE = 2 ** 50;
+/** The store key of the reservations. */
+const RESERVATIONS_KEY = 'sched.reservations';
+
+/** A graph and the jobs scheduled in it: the whole machine, or one reservation. */
+class Part {
+  readonly model: GraphModel;
+  queue: Pending[] = [];
+  /** Running jobs: id → expected end (FOREVER when unlimited). */
+  readonly running = new Map<number, number>();
+  /** Pending jobs that hold a reservation from the last cycle. */
+  readonly reserved = new Set<number>();
+  readonly compiled = new WeakMap<object, CompiledJob>();
+
+  constructor(readonly graph: ResourceGraph, readonly resv?: Reservation, readonly holdId = 0) {
+    this.model = new GraphModel(graph);
+  }
+
+  compile(jobspec: Record<string, unknown>): CompiledJob {
+    let c = this.compiled.get(jobspec);
+    if (c === undefined) {
+      try {
+        c = this.graph.compile(jobspec);
+      } catch (e) {
+        throw new FractalError(ErrorCodes.INVALID_ARGUMENT, `the scheduler cannot read this jobspec: ${FractalError.from(e).message}`);
+      }
+      this.compiled.set(jobspec, c);
+    }
+    return c;
+  }
+
+  insert(p: Pending): void {
+    let lo = 0, hi = this.queue.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      const q = this.queue[mid]!;
+      if (q.priority > p.priority || (q.priority === p.priority && q.id < p.id)) lo = mid + 1;
+      else hi = mid;
+    }
+    this.queue.splice(lo, 0, p);
+  }
+
+  /** Removes started jobs from the queue: usually its head, so a splice; else one pass. */
+  dropStarted(started: ReadonlySet<number>): void {
+    let k = 0;
+    while (k < this.queue.length && started.has(this.queue[k]!.id)) k++;
+    if (k === started.size) this.queue.splice(0, k);
+    else this.queue = this.queue.filter((p) => !started.has(p.id));
+  }
 }
 
 /**
@@ -103,29 +166,34 @@ export function inventoryGraph(ranks: readonly RankInventory[], properties = new
   return g;
 }
 
+
 export class Scheduler implements BrokerModule {
   readonly name = 'sched';
   readonly ranks = 'leader' as const;
   private ctx!: ModuleContext;
-  private graph!: ResourceGraph;
-  private model!: GraphModel;
+  /** The whole machine. */
+  private main!: Part;
+  /** Active and future reservations, by name. */
+  private readonly resv = new Map<string, Part>();
   private policy!: QueuePolicy;
   private policyName = 'fcfs';
-  /** Node vertex of each rank. */
+  private match: MatchPolicy = 'first';
+  private properties = new Map<number, Record<string, string>>();
+  /** Node vertex of each rank in the machine's graph. */
   private readonly nodeOf = new Map<number, number>();
   private inventory: RankInventory[] = [];
   private readonly down = new Set<number>();
   private readonly drained = new Set<number>();
-  private queue: Pending[] = [];
+  /** Pending jobs by id (in any partition). */
   private readonly byId = new Map<number, Pending>();
-  /** Running jobs: id → expected end (FOREVER when unlimited). */
-  private readonly running = new Map<number, number>();
-  private readonly compiled = new WeakMap<object, CompiledJob>();
-  /** Pending jobs that hold a reservation from the last cycle. */
-  private readonly reserved = new Set<number>();
+  /** The partition of every job holding resources. */
+  private readonly holder = new Map<number, Part>();
+  private holdSeq = 0;
+  private helloDone = false;
   private cycleScheduled = false;
   private lastExplain = 0;
   private explainTimer: NodeJS.Timeout | undefined;
+  private wakeTimer: NodeJS.Timeout | undefined;
   private cycles = 0;
   private cycleMs = 0;
 
@@ -140,12 +208,14 @@ export class Scheduler implements BrokerModule {
     });
     const match = attrs['sched.match'] ?? 'first';
     if (!MATCH_POLICIES.includes(match as MatchPolicy)) throw invalid(`-o sched.match=${match}: use one of ${MATCH_POLICIES.join(', ')}`);
+    this.match = match as MatchPolicy;
+    this.properties = rankProperties(attrs);
 
     const inv = await ctx.rpc<{ ranks: RankInventory[]; drained: number[]; down: number[] }>('resource.acquire', {});
     this.inventory = inv.ranks;
-    this.graph = new ResourceGraph(inventoryGraph(inv.ranks, rankProperties(attrs)), { policy: match as MatchPolicy, now: Date.now() / 1000 });
-    for (const v of this.graph.store.verticesOfType(this.graph.store.typeIndex('node'))) this.nodeOf.set(this.graph.store.rank[v]!, v);
-    this.model = new GraphModel(this.graph);
+    this.main = new Part(this.graphOf(inv.ranks));
+    const g = this.main.graph;
+    for (const v of g.store.verticesOfType(g.store.typeIndex('node'))) this.nodeOf.set(g.store.rank[v]!, v);
     for (const r of inv.drained) this.setState(r, { drained: true });
     for (const r of inv.down) this.setState(r, { up: false });
     ctx.subscribe('resource.update', (_t, p) => {
@@ -159,34 +229,36 @@ export class Scheduler implements BrokerModule {
       { topic: 'sched.free', internal: true, handler: (req) => this.free(req.payload as { id: number }) },
       { topic: 'sched.cancel', internal: true, handler: (req) => this.cancel(req.payload as { id: number }) },
       { topic: 'sched.prioritize', internal: true, handler: (req) => this.prioritize(req.payload as { jobs: [number, number][] }) },
-      { topic: 'sched.feasibility', internal: true, handler: (req) => this.feasibility(req.payload as { jobspec?: unknown }) },
+      { topic: 'sched.feasibility', internal: true, handler: (req) => this.feasibility(req.payload as FeasibilityRequest) },
       { topic: 'sched.status', handler: () => this.status() },
+      { topic: 'sched.reservation-create', ownerOnly: true, handler: (req) => this.createReservation(req.payload as ReservationRequest) },
+      { topic: 'sched.reservation-update', ownerOnly: true, handler: (req) => this.updateReservation(req.payload as ReservationRequest) },
+      { topic: 'sched.reservation-delete', ownerOnly: true, handler: (req) => this.deleteReservation(req.payload as { name: string }) },
+      { topic: 'sched.reservation-list', handler: () => this.listReservations() },
     ]);
+    // Reservations are held once the running jobs are re-claimed (sched.hello), or
+    // right away when the job manager has none to report.
+    setImmediate(() => this.holdSavedReservations());
   }
 
   stop(): void {
     if (this.explainTimer) clearTimeout(this.explainTimer);
+    if (this.wakeTimer) clearTimeout(this.wakeTimer);
+  }
+
+  private graphOf(ranks: readonly RankInventory[]): ResourceGraph {
+    return new ResourceGraph(inventoryGraph(ranks, this.properties), { policy: this.match, now: Date.now() / 1000 });
   }
 
   private setState(rank: number, u: { drained?: boolean; up?: boolean }): void {
-    const v = this.nodeOf.get(rank);
-    if (v === undefined) return;
     if (u.drained !== undefined) (u.drained ? this.drained.add(rank) : this.drained.delete(rank));
     if (u.up !== undefined) (u.up ? this.down.delete(rank) : this.down.add(rank));
-    this.graph.setStatus(v, this.down.has(rank) ? 'down' : this.drained.has(rank) ? 'drained' : 'up');
-  }
-
-  private compile(jobspec: Record<string, unknown>): CompiledJob {
-    let c = this.compiled.get(jobspec);
-    if (c === undefined) {
-      try {
-        c = this.graph.compile(jobspec);
-      } catch (e) {
-        throw new FractalError(ErrorCodes.INVALID_ARGUMENT, `the scheduler cannot read this jobspec: ${FractalError.from(e).message}`);
-      }
-      this.compiled.set(jobspec, c);
+    const status = this.down.has(rank) ? 'down' : this.drained.has(rank) ? 'drained' : 'up';
+    for (const part of [this.main, ...this.resv.values()]) {
+      const g = part.graph;
+      const v = part === this.main ? this.nodeOf.get(rank) : g.store.verticesOfType(g.store.typeIndex('node')).find((x) => g.store.rank[x] === rank);
+      if (v !== undefined) g.setStatus(v, status);
     }
-    return c;
   }
 
   // ---- protocol ---------------------------------------------------------------------
@@ -194,56 +266,55 @@ export class Scheduler implements BrokerModule {
   private hello(h: SchedHello): unknown {
     let claimed = 0;
     for (const j of h?.jobs ?? []) {
-      if (this.graph.hasJob(j.id)) continue;
+      if (this.holder.has(j.id)) continue;
       const R = Rv1.parse(j.R);
-      const start = R.starttime ?? this.graph.now;
+      const start = R.starttime ?? Date.now() / 1000;
       const end = R.expiration && R.expiration > start ? R.expiration : FOREVER;
+      const part = (j.reservation !== undefined ? this.resv.get(j.reservation) : undefined) ?? this.main;
       try {
-        this.graph.claimR(j.id, R, Math.min(start, this.graph.now), end);
-        this.running.set(j.id, end);
+        part.graph.claimR(j.id, R, Math.min(start, part.graph.now), end);
+        part.running.set(j.id, end);
+        this.holder.set(j.id, part);
         claimed++;
       } catch (e) {
         this.ctx.log(`sched.hello: job ${j.id} keeps running but its resources could not be re-claimed: ${FractalError.from(e).message}`);
       }
     }
+    this.holdSavedReservations();
     return { claimed };
   }
 
   private alloc(req: Req): unknown {
     const a = checkAlloc(req.payload);
-    if (this.byId.has(a.id) || this.graph.hasJob(a.id)) throw new FractalError(ErrorCodes.BUSY, `job ${a.id} already has an allocation request`);
-    const spec = this.compile(a.jobspec);
-    const why = this.unsatisfiable(spec, a.request);
-    if (why !== undefined) {
-      const resp: SchedAllocResponse = { type: 'denied', note: why };
-      return resp;
+    if (this.byId.has(a.id) || this.holder.has(a.id)) throw new FractalError(ErrorCodes.BUSY, `job ${a.id} already has an allocation request`);
+    const deny = (note: string): SchedAllocResponse => ({ type: 'denied', note });
+    let part = this.main;
+    const name = reservationOf(a.jobspec);
+    if (name !== undefined) {
+      const r = this.resv.get(name);
+      if (!r) return deny(`reservation "${name}" does not exist (any more); see \`fractal reservation list\``);
+      part = r;
     }
+    const spec = part.compile(a.jobspec);
+    const why = this.unsatisfiable(part, spec, a.request);
+    if (why !== undefined) return deny(why);
     const limit = spec.duration > 0 ? spec.duration : Infinity;
     const p: Pending = {
-      id: a.id, submit: a.t_submit ?? 0, procs: a.request.nslots * a.request.coresPerSlot, limit, spec, priority: a.priority, req,
+      id: a.id, submit: a.t_submit ?? 0, procs: a.request.nslots * a.request.coresPerSlot, limit, spec, priority: a.priority, req, part,
       ...(a.request.nnodes > 0 ? { nodes: a.request.nnodes } : {}),
     };
     this.byId.set(a.id, p);
-    this.insert(p);
+    part.insert(p);
     this.scheduleCycle();
     return DEFERRED;
   }
 
-  private insert(p: Pending): void {
-    let lo = 0, hi = this.queue.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      const q = this.queue[mid]!;
-      if (q.priority > p.priority || (q.priority === p.priority && q.id < p.id)) lo = mid + 1;
-      else hi = mid;
-    }
-    this.queue.splice(lo, 0, p);
-  }
-
   private free(p: { id: number }): unknown {
-    if (!this.graph.hasJob(p?.id)) throw new FractalError(ErrorCodes.NOT_FOUND, `job ${p?.id} holds no allocation`);
-    this.graph.free(p.id);
-    this.running.delete(p.id);
+    const part = this.holder.get(p?.id);
+    if (!part) throw new FractalError(ErrorCodes.NOT_FOUND, `job ${p?.id} holds no allocation`);
+    if (part.graph.hasJob(p.id)) part.graph.free(p.id);
+    part.running.delete(p.id);
+    this.holder.delete(p.id);
     this.scheduleCycle();
     return {};
   }
@@ -252,7 +323,7 @@ export class Scheduler implements BrokerModule {
     const q = this.byId.get(p?.id);
     if (!q) return { canceled: false };
     this.byId.delete(q.id);
-    this.queue.splice(this.queue.indexOf(q), 1);
+    q.part.queue.splice(q.part.queue.indexOf(q), 1);
     const resp: SchedAllocResponse = { type: 'canceled' };
     q.req.respond(resp);
     this.scheduleCycle();
@@ -264,38 +335,59 @@ export class Scheduler implements BrokerModule {
       const q = this.byId.get(id);
       if (q) q.priority = prio;
     }
-    this.queue.sort((a, b) => b.priority - a.priority || a.id - b.id);
+    for (const part of [this.main, ...this.resv.values()]) part.queue.sort((a, b) => b.priority - a.priority || a.id - b.id);
     this.scheduleCycle();
     return {};
   }
 
-  private feasibility(p: { jobspec?: unknown; request?: JobRequest }): unknown {
+  private feasibility(p: FeasibilityRequest): unknown {
     if (typeof p?.jobspec !== 'object' || p.jobspec === null) throw invalid('sched.feasibility needs {jobspec}');
-    const why = this.unsatisfiable(this.compile(p.jobspec as Record<string, unknown>), p.request);
+    const jobspec = p.jobspec as Record<string, unknown>;
+    let part = this.main;
+    const name = reservationOf(jobspec);
+    if (name !== undefined) {
+      const r = this.resv.get(name);
+      if (!r) throw new FractalError(ErrorCodes.NOT_FOUND, `no reservation "${name}"; see \`fractal reservation list\``);
+      const user = p.userid === undefined ? '' : userName(p.userid);
+      if (!mayUse(r.resv!, user, p.account, p.owner === true)) {
+        throw new FractalError(ErrorCodes.PERMISSION, `user ${user} may not use reservation "${name}" (it is for ${describeAccess(r.resv!)})`);
+      }
+      part = r;
+    }
+    const spec = part.compile(jobspec);
+    if (part.resv) {
+      const len = part.resv.end - part.resv.start;
+      if (!(spec.duration > 0)) throw invalid(`a job in reservation "${name}" needs a time limit (-t) that fits its ${shortSeconds(len)}`);
+      if (spec.duration > len) throw new FractalError(ErrorCodes.UNSATISFIABLE, `the job's time limit (${shortSeconds(spec.duration)}) is longer than reservation "${name}" (${shortSeconds(len)})`);
+    }
+    const why = this.unsatisfiable(part, spec, p.request);
     if (why !== undefined) throw new FractalError(ErrorCodes.UNSATISFIABLE, why);
     return { feasible: true };
   }
 
-  /** Why the request can never run here, in the user's terms first and then the graph's; undefined when it can. */
-  private unsatisfiable(spec: CompiledJob, req: JobRequest | undefined): string | undefined {
-    const why = this.model.infeasible({ procs: 1, spec });
+  /** Why the request can never run in `part`, in the user's terms first and then the graph's; undefined when it can. */
+  private unsatisfiable(part: Part, spec: CompiledJob, req: JobRequest | undefined): string | undefined {
+    const why = part.model.infeasible({ procs: 1, spec });
     if (why === undefined) return undefined;
-    const inv = this.inventory;
-    if (req && req.nnodes > inv.length) return `unsatisfiable request: the job asks for ${req.nnodes} nodes but the instance has ${inv.length}`;
+    const inv = part.resv ? this.inventory.filter((r) => part.resv!.ranks.includes(r.rank)) : this.inventory;
+    const where = part.resv ? `reservation "${part.resv.name}"` : 'the instance';
+    if (req && req.nnodes > inv.length) return `unsatisfiable request: the job asks for ${req.nnodes} nodes but ${where} has ${inv.length}`;
     const cores = Math.max(0, ...inv.map((r) => r.ncores)), gpus = Math.max(0, ...inv.map((r) => r.ngpus));
     const what = req ? `${req.nslots} slot(s) of ${req.coresPerSlot} core(s)${req.gpusPerSlot ? ` + ${req.gpusPerSlot} GPU(s)` : ''}` : 'the request';
-    return `unsatisfiable request: the instance cannot hold ${what} (largest node: ${cores} cores, ${gpus} GPUs; ${inv.length} nodes): ${why}`;
+    return `unsatisfiable request: ${where} cannot hold ${what} (largest node: ${cores} cores, ${gpus} GPUs; ${inv.length} nodes): ${why}`;
   }
 
   private status(): unknown {
-    const g = this.graph;
+    const g = this.main.graph;
     const coreT = g.store.typeIndex('core'), gpuT = g.store.typeIndex('gpu');
     const now = Date.now() / 1000;
+    // A core is busy when a job or an active reservation holds it.
+    const busy = (v: number): boolean => g.spans.exclusiveDuring(v, now, now + 1);
     const ranks = this.inventory.map((r) => {
       const v = this.nodeOf.get(r.rank)!;
       let freeCores = 0, freeGpus = 0;
       for (const c of g.store.children(v)) {
-        if (g.spans.exclusiveDuring(c, now, now + 1)) continue;
+        if (busy(c)) continue;
         if (g.store.type[c] === coreT) freeCores++;
         else if (g.store.type[c] === gpuT) freeGpus++;
       }
@@ -308,22 +400,208 @@ export class Scheduler implements BrokerModule {
         props.set(name, [...(props.get(name) ?? []), rank]);
       }
     }
+    let pending = 0, running = 0;
+    for (const part of [this.main, ...this.resv.values()]) {
+      pending += part.queue.length;
+      running += part.running.size;
+    }
     return {
       scheduler: 'sched', policy: this.policyName, match: g.policy, ranks, types: g.stat(now),
       properties: Object.fromEntries([...props].map(([k, rs]) => [k, IdSet.fromArray(rs).encode()])),
-      pending: this.queue.length, running: this.running.size, cycles: this.cycles, cycleMs: Math.round(this.cycleMs * 1000) / 1000,
+      pending, running, reservations: this.resv.size, cycles: this.cycles, cycleMs: Math.round(this.cycleMs * 1000) / 1000,
     };
   }
 
-  // ---- the scheduling cycle ------------------------------------------------------------
+  // ---- advance reservations ---------------------------------------------------------------
 
-  /** Removes started jobs from the queue: usually its head, so a splice; else one pass. */
-  private dropStarted(started: ReadonlySet<number>): void {
-    let k = 0;
-    while (k < this.queue.length && started.has(this.queue[k]!.id)) k++;
-    if (k === started.size) this.queue.splice(0, k);
-    else this.queue = this.queue.filter((p) => !started.has(p.id));
+  /** Ranks named by a request: `ranks` (an idset) or `nodes` (host names are ambiguous on one machine, so ranks are preferred). */
+  private requestedRanks(p: ReservationRequest): number[] | undefined {
+    const spec = p.ranks ?? p.nodes;
+    if (spec === undefined) return undefined;
+    const text = String(spec);
+    let ranks: number[];
+    if (/^[\d,\-[\]\s]+$/.test(text)) {
+      try {
+        ranks = IdSet.parse(text.replace(/\s/g, '')).toArray();
+      } catch {
+        throw invalid(`--nodes "${text}" is not an idset of ranks; use e.g. 0-3,7`);
+      }
+    } else {
+      ranks = [];
+      for (const h of Hostlist.parse(text).toArray()) {
+        const m = this.inventory.filter((r) => r.hostname === h);
+        if (m.length !== 1) throw invalid(`--nodes: ${m.length ? `${m.length} ranks are named "${h}"; give ranks instead (e.g. 0-3)` : `no node named "${h}" (see \`fractal resource status\`)`}`);
+        ranks.push(m[0]!.rank);
+      }
+    }
+    for (const r of ranks) if (!this.nodeOf.has(r)) throw new FractalError(ErrorCodes.NOT_FOUND, `no rank ${r}: the instance has ranks 0-${this.inventory.length - 1}`);
+    if (ranks.length === 0) throw invalid('--ranks names no rank');
+    return ranks;
   }
+
+  /** Holds nodes for `r` in the machine's graph; returns the hold's job id. Throws BUSY when they are not free then. */
+  private hold(r: { start: number; end: number }, ranks: number[] | undefined, nodes: number | undefined): { id: number; ranks: number[] } {
+    const g = this.main.graph;
+    const id = HOLD_BASE + ++this.holdSeq;
+    const now = Date.now() / 1000;
+    const at = Math.max(r.start, now);
+    if (ranks === undefined) {
+      const n = nodes ?? 1;
+      if (!Number.isInteger(n) || n < 1) throw invalid(`give a number of nodes >= 1 (-N), got ${String(nodes)}`);
+      if (n > this.inventory.length) throw new FractalError(ErrorCodes.UNSATISFIABLE, `the instance has ${this.inventory.length} node(s); cannot reserve ${n}`);
+      const jobspec = {
+        version: 1,
+        resources: [{ type: 'node', count: n, exclusive: true, with: [{ type: 'slot', count: 1, label: 'task', with: [{ type: 'core', count: 1 }] }] }],
+        tasks: [{ command: ['reservation'], slot: 'task', count: { per_slot: 1 } }],
+        attributes: { system: { duration: r.end - at } },
+      };
+      const m = g.match(jobspec, { at, jobid: id, nodeExclusive: true });
+      if (m.outcome !== 'ALLOCATED') {
+        throw new FractalError(ErrorCodes.BUSY, `no ${n} node(s) are free for the whole reservation: running jobs without a time limit, or with one past its start, or other reservations hold them; pick nodes with --nodelist, a later start, or fewer nodes`);
+      }
+      return { id, ranks: g.rv1(id).entries().map((e) => e.rank) };
+    }
+    const verts: number[] = [];
+    for (const rank of ranks) for (const v of g.store.subtree(this.nodeOf.get(rank)!)) verts.push(v);
+    try {
+      g.claim(id, verts, at, r.end);
+    } catch (e) {
+      throw new FractalError(ErrorCodes.BUSY, `cannot reserve ranks ${IdSet.fromArray(ranks).encode()} from ${new Date(at * 1000).toISOString()}: ${FractalError.from(e).message} (a job there runs past the start or has no time limit, or another reservation overlaps)`);
+    }
+    return { id, ranks };
+  }
+
+  private makePart(r: Reservation, holdId: number): Part {
+    const inv = this.inventory.filter((x) => r.ranks.includes(x.rank));
+    const part = new Part(this.graphOf(inv), r, holdId);
+    for (const rank of r.ranks) {
+      if (this.down.has(rank) || this.drained.has(rank)) {
+        const g = part.graph;
+        const v = g.store.verticesOfType(g.store.typeIndex('node')).find((x) => g.store.rank[x] === rank);
+        if (v !== undefined) g.setStatus(v, this.down.has(rank) ? 'down' : 'drained');
+      }
+    }
+    return part;
+  }
+
+  private createReservation(p: ReservationRequest & { nnodes?: unknown }): unknown {
+    const name = checkName(p?.name);
+    if (this.resv.has(name)) throw new FractalError(ErrorCodes.BUSY, `reservation "${name}" exists; change it with \`fractal reservation update\` or delete it first`);
+    const now = Date.now() / 1000;
+    const w = window(p, now);
+    const who = access(p);
+    const held = this.hold(w, this.requestedRanks(p), p.nnodes === undefined ? undefined : Number(p.nnodes));
+    const r: Reservation = { name, ...w, ranks: held.ranks, ...who };
+    this.resv.set(name, this.makePart(r, held.id));
+    this.saveReservations();
+    this.scheduleCycle();
+    return describe(r);
+  }
+
+  private updateReservation(p: ReservationRequest & { nnodes?: unknown }): unknown {
+    const name = checkName(p?.name);
+    const part = this.resv.get(name);
+    if (!part) throw new FractalError(ErrorCodes.NOT_FOUND, `no reservation "${name}"`);
+    const old = part.resv!;
+    const w = window(p, Date.now() / 1000, old);
+    const who = access(p, old);
+    const ranks = this.requestedRanks(p) ?? (p.nnodes === undefined ? old.ranks : undefined);
+    if (part.running.size > 0 && (w.start !== old.start || ranks?.join() !== old.ranks.join())) {
+      throw new FractalError(ErrorCodes.BUSY, `reservation "${name}" has running jobs; only its end and its users can change now`);
+    }
+    // Give the old hold back, try the new one, restore the old on failure.
+    this.main.graph.free(part.holdId);
+    let held;
+    try {
+      held = this.hold(w, ranks, p.nnodes === undefined ? undefined : Number(p.nnodes));
+    } catch (e) {
+      this.main.graph.claim(part.holdId, this.holdVertices(old.ranks), Math.max(old.start, Date.now() / 1000), old.end);
+      throw e;
+    }
+    const r: Reservation = { name, ...w, ranks: held.ranks, ...who };
+    const next = ranks?.join() === old.ranks.join() && part.running.size > 0 ? part : this.makePart(r, held.id);
+    if (next === part) {
+      // Same nodes with running jobs: keep the partition, with the new window and users.
+      Object.assign(part.resv!, r);
+      (part as { holdId: number }).holdId = held.id;
+    } else {
+      for (const q of part.queue) { q.part = next; next.insert(q); }
+      this.resv.set(name, next);
+    }
+    this.saveReservations();
+    this.scheduleCycle();
+    return describe(r);
+  }
+
+  private holdVertices(ranks: number[]): number[] {
+    const g = this.main.graph;
+    return ranks.flatMap((rank) => g.store.subtree(this.nodeOf.get(rank)!));
+  }
+
+  private deleteReservation(p: { name: string }): unknown {
+    const name = checkName(p?.name);
+    const part = this.resv.get(name);
+    if (!part) throw new FractalError(ErrorCodes.NOT_FOUND, `no reservation "${name}"`);
+    this.endReservation(part, `reservation "${name}" was deleted`);
+    return {};
+  }
+
+  /** Removes a reservation: its pending jobs are denied; running ones keep their nodes until they end. */
+  private endReservation(part: Part, why: string): void {
+    const r = part.resv!;
+    for (const q of part.queue) {
+      this.byId.delete(q.id);
+      const resp: SchedAllocResponse = { type: 'denied', note: why };
+      q.req.respond(resp);
+    }
+    part.queue = [];
+    if (this.main.graph.hasJob(part.holdId)) this.main.graph.free(part.holdId);
+    // Running jobs of the reservation go on holding their cores in the machine's graph.
+    for (const [id, end] of part.running) {
+      const R = part.graph.rv1(id);
+      part.graph.free(id);
+      try {
+        this.main.graph.claimR(id, R, Date.now() / 1000, end);
+        this.main.running.set(id, end);
+        this.holder.set(id, this.main);
+      } catch (e) {
+        this.ctx.log(`reservation ${r.name}: job ${id}'s resources could not move to the machine: ${FractalError.from(e).message}`);
+      }
+    }
+    this.resv.delete(r.name);
+    this.saveReservations();
+    this.scheduleCycle();
+  }
+
+  private listReservations(): unknown {
+    return { reservations: [...this.resv.values()].map((p) => ({ ...describe(p.resv!), pending: p.queue.length, running: p.running.size })) };
+  }
+
+  private saveReservations(): void {
+    this.ctx.store?.kvPut(RESERVATIONS_KEY, [...this.resv.values()].map((p) => p.resv!));
+  }
+
+  /** After a restart: hold the saved reservations again (once). */
+  private holdSavedReservations(): void {
+    if (this.helloDone) return;
+    this.helloDone = true;
+    const now = Date.now() / 1000;
+    for (const r of this.ctx.store?.kvGet<Reservation[]>(RESERVATIONS_KEY) ?? []) {
+      if (r.end <= now || this.resv.has(r.name)) continue;
+      let id = HOLD_BASE + ++this.holdSeq;
+      try {
+        id = this.hold(r, r.ranks, undefined).id;
+      } catch (e) {
+        // Keep the reservation (its nodes are busy with jobs that outlived the restart); its jobs wait for them.
+        this.ctx.log(`reservation ${r.name}: its nodes are not all free: ${FractalError.from(e).message}`);
+      }
+      this.resv.set(r.name, this.makePart(r, id));
+    }
+    this.saveReservations();
+    this.scheduleCycle();
+  }
+
+  // ---- the scheduling cycle ------------------------------------------------------------
 
   private scheduleCycle(): void {
     if (this.cycleScheduled) return;
@@ -335,55 +613,27 @@ export class Scheduler implements BrokerModule {
   }
 
   private cycle(): void {
-    if (this.queue.length === 0) return;
     const t0 = performance.now();
     const now = Date.now() / 1000;
-    // Jobs past their expected end still hold their resources: push the end out.
-    for (const [id, end] of this.running) {
-      if (end <= now) {
-        const next = now + OVERRUN_SECONDS;
-        this.graph.extend(id, next);
-        this.running.set(id, next);
-      }
-    }
-    const explain = this.queue.length < EXPLAIN_ALWAYS_BELOW || Date.now() - this.lastExplain >= EXPLAIN_INTERVAL_MS;
+    for (const part of [...this.resv.values()]) if (part.resv!.end <= now) this.endReservation(part, `reservation "${part.resv!.name}" ended before the job could start`);
+    const explain = Date.now() - this.lastExplain >= EXPLAIN_INTERVAL_MS || this.byId.size < EXPLAIN_ALWAYS_BELOW;
     if (explain) this.lastExplain = Date.now();
-    const profile = this.model.profile(now, []);
-    const plan = this.policy.plan({ now, pending: this.queue, running: [], resources: { description: 'graph', infeasible: (j) => this.model.infeasible(j), profile: () => profile }, explain });
-    const started = new Set(plan.start.map((j) => j.id));
-    profile.release(started);
-    for (const j of plan.start) {
-      const p = j as Pending;
-      this.byId.delete(p.id);
-      const info = this.graph.info(p.id)!;
-      this.running.set(p.id, info.end);
-      const resp: SchedAllocResponse = { type: 'success', R: this.graph.rv1(p.id).toJSON() };
-      p.req.respond(resp);
-    }
-    if (started.size > 0) this.dropStarted(started);
-    // Conservative keeps its promises: each job hands its reservation back next cycle.
-    for (const id of this.reserved) {
-      const p = this.byId.get(id);
-      if (p && !plan.reservations.has(id)) delete p.reservation;
-    }
-    this.reserved.clear();
-    for (const [id, at] of plan.reservations) {
-      const p = this.byId.get(id);
-      if (!p) continue;
-      p.reservation = at;
-      this.reserved.add(id);
-    }
-    if (plan.waiting) {
-      for (const [id, w] of plan.waiting) {
-        const p = this.byId.get(id);
-        if (!p) continue;
-        const t = w.start !== undefined && Number.isFinite(w.start) ? w.start : undefined;
-        const told = `${w.reason}:${t ?? ''}`;
-        if (told === p.told) continue;
-        p.told = told;
-        p.req.respond({ type: 'annotate', annotations: { sched: { reason_pending: w.reason, ...(t !== undefined ? { t_estimate: t } : {}) } } }, true);
+    let more = false;
+    let ran = false;
+    for (const part of [this.main, ...this.resv.values()]) {
+      if (part.queue.length === 0) continue;
+      ran = true;
+      const r = part.resv;
+      if (r && now < r.start) {
+        // Not active yet: its jobs wait for its start.
+        for (const p of part.queue) this.tell(p, 'reservation', r.start);
+        continue;
       }
-    } else if (!this.explainTimer) {
+      more = this.cyclePart(part, now, explain) || more;
+    }
+    this.wakeAtNextReservationEdge(now);
+    if (!ran) return;
+    if (!explain && !this.explainTimer) {
       this.explainTimer = setTimeout(() => {
         this.explainTimer = undefined;
         this.lastExplain = 0;
@@ -392,6 +642,95 @@ export class Scheduler implements BrokerModule {
     }
     this.cycles++;
     this.cycleMs = performance.now() - t0;
-    if (plan.more) this.scheduleCycle();
+    if (more) this.scheduleCycle();
   }
+
+  /** One policy cycle in a partition; true when the policy asks for another. */
+  private cyclePart(part: Part, now: number, explain: boolean): boolean {
+    // Jobs past their expected end still hold their resources: push the end out.
+    for (const [id, end] of part.running) {
+      if (end <= now) {
+        const next = now + OVERRUN_SECONDS;
+        part.graph.extend(id, next);
+        part.running.set(id, next);
+      }
+    }
+    const r = part.resv;
+    // In a reservation, a job starts only if it ends before the reservation does.
+    const pending = r ? part.queue.filter((p) => now + p.limit <= r.end) : part.queue;
+    const profile = part.model.profile(now, []);
+    const plan = this.policy.plan({ now, pending, running: [], resources: { description: 'graph', infeasible: (j) => part.model.infeasible(j), profile: () => profile }, explain });
+    const started = new Set(plan.start.map((j) => j.id));
+    profile.release(started);
+    for (const j of plan.start) {
+      const p = j as Pending;
+      this.byId.delete(p.id);
+      part.running.set(p.id, part.graph.info(p.id)!.end);
+      this.holder.set(p.id, part);
+      const resp: SchedAllocResponse = { type: 'success', R: part.graph.rv1(p.id).toJSON() };
+      p.req.respond(resp);
+    }
+    if (started.size > 0) part.dropStarted(started);
+    // Conservative keeps its promises: each job hands its reservation back next cycle.
+    for (const id of part.reserved) {
+      const p = this.byId.get(id);
+      if (p && !plan.reservations.has(id)) delete p.reservation;
+    }
+    part.reserved.clear();
+    for (const [id, at] of plan.reservations) {
+      const p = this.byId.get(id);
+      if (!p) continue;
+      p.reservation = at;
+      part.reserved.add(id);
+    }
+    if (plan.waiting) {
+      for (const [id, w] of plan.waiting) {
+        const p = this.byId.get(id);
+        if (p) this.tell(p, w.reason, w.start);
+      }
+      if (r) for (const p of part.queue) if (now + p.limit > r.end) this.tell(p, 'resources');
+    }
+    return plan.more;
+  }
+
+  /** Sends a pending job its reason and estimated start, when they changed. */
+  private tell(p: Pending, reason: string, start?: number): void {
+    const t = start !== undefined && Number.isFinite(start) ? start : undefined;
+    const told = `${reason}:${t ?? ''}`;
+    if (told === p.told) return;
+    p.told = told;
+    p.req.respond({ type: 'annotate', annotations: { sched: { reason_pending: reason, ...(t !== undefined ? { t_estimate: t } : {}) } } }, true);
+  }
+
+  /** A cycle when the next reservation starts or ends. */
+  private wakeAtNextReservationEdge(now: number): void {
+    let next = Infinity;
+    for (const p of this.resv.values()) for (const t of [p.resv!.start, p.resv!.end]) if (t > now && t < next) next = t;
+    if (this.wakeTimer) clearTimeout(this.wakeTimer);
+    this.wakeTimer = undefined;
+    if (next === Infinity) return;
+    this.wakeTimer = setTimeout(() => this.scheduleCycle(), Math.min(2 ** 31 - 1, Math.max(0, (next - now) * 1000) + 5));
+    this.wakeTimer.unref();
+  }
+}
+
+interface FeasibilityRequest {
+  jobspec?: unknown;
+  request?: JobRequest;
+  userid?: number;
+  account?: string;
+  owner?: boolean;
+}
+
+function describeAccess(r: Reservation): string {
+  const who = [...r.users.map((u) => `user ${u}`), ...r.accounts.map((a) => `account ${a}`)];
+  return who.length ? who.join(', ') : 'the instance owner';
+}
+
+function shortSeconds(s: number): string {
+  return s >= 3600 ? `${+(s / 3600).toFixed(2)}h` : s >= 60 ? `${+(s / 60).toFixed(2)}m` : `${+s.toFixed(3)}s`;
+}
+
+function describe(r: Reservation): Record<string, unknown> {
+  return { name: r.name, start: r.start, end: r.end, ranks: IdSet.fromArray(r.ranks).encode(), nnodes: r.ranks.length, users: r.users, accounts: r.accounts };
 }
