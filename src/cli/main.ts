@@ -27,6 +27,7 @@ function jobShape(c: Command): Command {
     .option('-t, --time-limit <DURATION>', 'time limit, e.g. 30s, 10m, 1.5h, 2d (Flux RFC 23)')
     .option('--exclusive', 'allocate whole nodes')
     .option('-A, --account <NAME>', 'charge the job to this account (default: your default account)')
+    .option('-q, --qos <NAME>', 'quality of service (see fractal qos list)')
     .option('--reservation <NAME>', 'run inside this advance reservation (see fractal reservation)')
     .option('--requires <QUERY>', 'node constraints (RFC 35), e.g. "bigmem", "host:node[1-2]", "-rank:0", "a100 or h100"')
     .option('--urgency <N>', 'urgency 0-31 (0 holds the job, 31 expedites; default 16)')
@@ -170,6 +171,15 @@ program.command('reservation').description('advance reservations: create, list, 
   .option('--accounts <LIST>', 'accounts whose jobs may run in it, comma-separated')
   .option('--json', 'list as JSON')
   .action(action(() => import('./commands/reservation.js')));
+
+program.command('qos').description('quality of service levels: list, add, modify, delete')
+  .argument('[subcommand]').argument('[name]')
+  .option('--priority <N>', 'priority boost (the multifactor QOS factor is this over the highest)')
+  .option('--preempt <LIST>', 'QOS names whose running jobs this QOS may preempt, comma-separated')
+  .option('--preempt-mode <MODE>', 'what happens to a preempted job of this QOS: requeue (default) or cancel')
+  .option('--max-running <N>', 'limit of running jobs (-1: none)')
+  .option('--json', 'list as JSON')
+  .action(action(() => import('./commands/qos.js')));
 
 program.command('usage').description('core- and GPU-hours of finished jobs by user, account or association')
   .option('--by <KEY>', 'user, account or association', 'user')

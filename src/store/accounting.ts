@@ -37,6 +37,17 @@ export interface UsageRow {
   gpu_seconds: number;
 }
 
+/** A quality of service: a priority boost, a limit, and which QOS its jobs may preempt. */
+export interface QosRow {
+  name: string;
+  priority: number;
+  max_running: number | null;
+  /** Comma-separated QOS names this one may preempt. */
+  preempt: string;
+  /** What happens to a preempted job of this QOS: requeue or cancel. */
+  preempt_mode: 'requeue' | 'cancel';
+}
+
 /** Decayed usage of one association (a user in an account) at time `t_ref`. */
 export interface DecayedRow {
   account: string;
@@ -59,6 +70,10 @@ CREATE TABLE IF NOT EXISTS acct_usage (
   t_start REAL NOT NULL, t_end REAL NOT NULL, core_seconds REAL NOT NULL, gpu_seconds REAL NOT NULL,
   PRIMARY KEY (cluster, jobid));
 CREATE INDEX IF NOT EXISTS acct_usage_end ON acct_usage(cluster, t_end);
+CREATE TABLE IF NOT EXISTS acct_qos (
+  cluster TEXT NOT NULL, name TEXT NOT NULL, priority REAL NOT NULL DEFAULT 0, max_running INTEGER,
+  preempt TEXT NOT NULL DEFAULT '', preempt_mode TEXT NOT NULL DEFAULT 'requeue',
+  PRIMARY KEY (cluster, name));
 CREATE TABLE IF NOT EXISTS acct_decayed (
   cluster TEXT NOT NULL, account TEXT NOT NULL, user TEXT NOT NULL, usage REAL NOT NULL, t_ref REAL NOT NULL,
   PRIMARY KEY (cluster, account, user));
@@ -80,6 +95,9 @@ export class AccountingDb {
       clearDefault: p('UPDATE acct_users SET is_default = 0 WHERE cluster = ? AND user = ?'),
       usage: p('INSERT OR IGNORE INTO acct_usage (cluster, jobid, user, account, t_start, t_end, core_seconds, gpu_seconds) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
       usageBetween: p('SELECT jobid, user, account, t_start, t_end, core_seconds, gpu_seconds FROM acct_usage WHERE cluster = ? AND t_end >= ? AND t_start < ? ORDER BY t_end'),
+      qos: p('SELECT name, priority, max_running, preempt, preempt_mode FROM acct_qos WHERE cluster = ? ORDER BY priority DESC, name'),
+      putQos: p('INSERT OR REPLACE INTO acct_qos (cluster, name, priority, max_running, preempt, preempt_mode) VALUES (?, ?, ?, ?, ?, ?)'),
+      delQos: p('DELETE FROM acct_qos WHERE cluster = ? AND name = ?'),
       decayed: p('SELECT account, user, usage, t_ref FROM acct_decayed WHERE cluster = ?'),
       putDecayed: p('INSERT OR REPLACE INTO acct_decayed (cluster, account, user, usage, t_ref) VALUES (?, ?, ?, ?, ?)'),
     };
@@ -124,6 +142,18 @@ export class AccountingDb {
   /** Usage rows of jobs that ran (at least partly) in [from, to). */
   usageBetween(from: number, to: number): UsageRow[] {
     return this.st['usageBetween']!.all(this.cluster, from, to) as UsageRow[];
+  }
+
+  qos(): QosRow[] {
+    return this.st['qos']!.all(this.cluster) as QosRow[];
+  }
+
+  putQos(q: QosRow): void {
+    this.st['putQos']!.run(this.cluster, q.name, q.priority, q.max_running, q.preempt, q.preempt_mode);
+  }
+
+  deleteQos(name: string): void {
+    this.st['delQos']!.run(this.cluster, name);
   }
 
   decayed(): DecayedRow[] {

@@ -17,7 +17,7 @@
  */
 import { FractalError, ErrorCodes, invalid } from '../../errors/index.js';
 import { parseDuration } from '../../jobspec/index.js';
-import type { AccountingDb, AccountRow, UserRow } from '../../store/index.js';
+import type { AccountingDb, AccountRow, QosRow, UserRow } from '../../store/index.js';
 import type { BrokerModule, ModuleContext, Req } from '../../service/index.js';
 import { userId, userName } from '../../users/index.js';
 import { assocKey, decay, fairShare, type ShareResult } from './fairshare.js';
@@ -82,6 +82,9 @@ export class Accounting implements BrokerModule {
       { topic: 'accounting.user-add', ownerOnly: true, handler: (r) => this.putUser(r.payload, false) },
       { topic: 'accounting.user-modify', ownerOnly: true, handler: (r) => this.putUser(r.payload, true) },
       { topic: 'accounting.user-delete', ownerOnly: true, handler: (r) => this.deleteUser(r.payload as { user: string; account: string }) },
+      { topic: 'accounting.qos-add', ownerOnly: true, handler: (r) => this.putQos(r.payload, false) },
+      { topic: 'accounting.qos-modify', ownerOnly: true, handler: (r) => this.putQos(r.payload, true) },
+      { topic: 'accounting.qos-delete', ownerOnly: true, handler: (r) => this.deleteQos(r.payload as { name: string }) },
       { topic: 'accounting.list', handler: () => this.list() },
       { topic: 'accounting.usage', handler: (r) => this.usage(r) },
       { topic: 'accounting.check', internal: true, handler: (r) => this.check(r.payload as { userid: number; account?: string }) },
@@ -170,6 +173,49 @@ export class Accounting implements BrokerModule {
     return {};
   }
 
+  // ---- quality of service ------------------------------------------------------------------
+
+  private putQos(p: unknown, modify: boolean): unknown {
+    const q = (p ?? {}) as Partial<QosRow> & { preempt?: unknown };
+    const n = name(q.name, 'the QOS name');
+    const all = this.db.qos();
+    const old = all.find((x) => x.name === n);
+    if (modify && !old) throw new FractalError(ErrorCodes.NOT_FOUND, `no QOS "${n}" (see \`fractal qos list\`)`);
+    if (!modify && old) throw new FractalError(ErrorCodes.BUSY, `QOS "${n}" exists; change it with \`fractal qos modify\``);
+    let preempt = old?.preempt ?? '';
+    if (q.preempt !== undefined) {
+      if (!Array.isArray(q.preempt)) throw invalid('preempt must be a list of QOS names');
+      for (const x of q.preempt) {
+        name(x, 'a preemptable QOS');
+        if (x === n) throw invalid(`QOS "${n}" cannot preempt itself`);
+        if (!all.some((y) => y.name === x)) throw new FractalError(ErrorCodes.NOT_FOUND, `no QOS "${String(x)}" to preempt; add it first`);
+      }
+      preempt = (q.preempt as string[]).join(',');
+    }
+    const mode = q.preempt_mode ?? old?.preempt_mode ?? 'requeue';
+    if (mode !== 'requeue' && mode !== 'cancel') throw invalid(`preempt mode must be requeue or cancel (got ${JSON.stringify(mode)})`);
+    const priority = q.priority ?? old?.priority ?? 0;
+    if (typeof priority !== 'number' || !Number.isFinite(priority) || priority < 0) throw invalid(`a QOS priority is a number >= 0, got ${JSON.stringify(priority)}`);
+    const row: QosRow = {
+      name: n, priority, preempt, preempt_mode: mode,
+      max_running: q.max_running === undefined ? (old?.max_running ?? null) : limit(q.max_running, 'max running jobs'),
+    };
+    this.db.putQos(row);
+    this.publish();
+    return row;
+  }
+
+  private deleteQos(p: { name: string }): unknown {
+    const n = name(p?.name, 'the QOS name');
+    const all = this.db.qos();
+    if (!all.some((q) => q.name === n)) throw new FractalError(ErrorCodes.NOT_FOUND, `no QOS "${n}"`);
+    const users = all.filter((q) => q.preempt.split(',').includes(n)).map((q) => q.name);
+    if (users.length) throw new FractalError(ErrorCodes.BUSY, `QOS ${users.join(', ')} may preempt "${n}"; change them first`);
+    this.db.deleteQos(n);
+    this.publish();
+    return {};
+  }
+
   // ---- usage and fair share ----------------------------------------------------------------
 
   private recordFinished(): void {
@@ -211,7 +257,9 @@ export class Accounting implements BrokerModule {
       const i = k.indexOf(':');
       factors[`${k.slice(0, i)}:${userId(k.slice(i + 1))}`] = r.factor;
     }
-    this.ctx.publish('accounting.update', { factors });
+    const qos: Record<string, { priority: number; preempt: string[]; mode: string }> = {};
+    for (const q of this.db.qos()) qos[q.name] = { priority: q.priority, preempt: q.preempt ? q.preempt.split(',') : [], mode: q.preempt_mode };
+    this.ctx.publish('accounting.update', { factors, qos });
   }
 
   private list(): unknown {
@@ -222,6 +270,7 @@ export class Accounting implements BrokerModule {
       cluster: this.db.cluster,
       halfLife: this.halfLife,
       accounts: this.db.accounts().map((a) => ({ ...a, ...share(fs.accounts.get(a.name)) })),
+      qos: this.db.qos(),
       users: this.db.users().map((u) => ({ ...u, ...share(fs.assocs.get(assocKey(u.account, u.user))), decayed: decayed.get(assocKey(u.account, u.user)) ?? 0 })),
     };
   }
@@ -249,7 +298,10 @@ export class Accounting implements BrokerModule {
   }
 
   /** The account a job of `userid` is charged to (its request, else the user's default). */
-  private check(p: { userid: number; account?: string }): unknown {
+  private check(p: { userid: number; account?: string; qos?: string }): unknown {
+    if (p?.qos !== undefined && !this.db.qos().some((q) => q.name === p.qos)) {
+      throw new FractalError(ErrorCodes.NOT_FOUND, `no QOS "${String(p.qos)}"; the instance has ${this.db.qos().map((q) => q.name).join(', ') || 'none'} (see \`fractal qos list\`)`);
+    }
     const user = userName(p?.userid);
     const mine = this.db.users().filter((u) => u.user === user);
     if (p.account !== undefined) {

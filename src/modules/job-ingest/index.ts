@@ -41,7 +41,11 @@ export class JobIngest implements BrokerModule {
     // The account the job is charged to: the one asked for (if the user may), else the user's default.
     const asked = system['account'];
     if (asked !== undefined && typeof asked !== 'string') throw invalid('attributes.system.account must be an account name');
-    const { account } = await this.ctx.rpc<{ account: string }>('accounting.check', { userid: req.cred.userid, ...(asked !== undefined ? { account: asked } : {}) });
+    const qos = system['qos'];
+    if (qos !== undefined && typeof qos !== 'string') throw invalid('attributes.system.qos must be a QOS name');
+    const { account } = await this.ctx.rpc<{ account: string }>('accounting.check', {
+      userid: req.cred.userid, ...(asked !== undefined ? { account: asked } : {}), ...(qos !== undefined ? { qos } : {}),
+    });
     system = { ...system, account };
     (spec.attributes ??= {}).system = system;
     await this.ctx.rpc('sched.feasibility', { request, jobspec: spec, userid: req.cred.userid, account, owner: (req.cred.rolemask & 1) !== 0 });

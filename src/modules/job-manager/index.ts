@@ -115,6 +115,7 @@ export class JobManager implements BrokerModule {
       { topic: 'job-manager.queue-drain', handler: (r) => this.queueWait(r, this.drainWaiters) },
       { topic: 'job-manager.queue-idle', handler: (r) => this.queueWait(r, this.idleWaiters) },
       { topic: 'job-manager.stats', handler: () => this.stats() },
+      { topic: 'job-manager.preempt', internal: true, handler: (r) => this.preempt(r.payload as { id: number; by: number; requeue: boolean }) },
     ]);
     await this.restart();
   }
@@ -139,7 +140,9 @@ export class JobManager implements BrokerModule {
     if (!(interval > 0)) throw invalid('-o priority.interval must be a duration > 0, e.g. 60s');
     let dirty = false;
     ctx.subscribe('accounting.update', (_t, payload) => {
-      p.factors = new Map(Object.entries((payload as { factors?: Record<string, number> }).factors ?? {}));
+      const u = payload as { factors?: Record<string, number>; qos?: Record<string, { priority: number }> };
+      p.factors = new Map(Object.entries(u.factors ?? {}));
+      p.qosPriority = new Map(Object.entries(u.qos ?? {}).map(([k, v]) => [k, v.priority]));
       dirty = true;
     });
     void ctx.rpc<{ ranks: { ncores: number }[] }>('resource.acquire', {}).then((inv) => {
@@ -340,7 +343,7 @@ export class JobManager implements BrokerModule {
         });
       return;
     }
-    this.post(job, 'clean');
+    this.post(job, job.requeue ? 'requeue' : 'clean');
   }
 
   private onInactive(job: Job): void {
@@ -692,6 +695,14 @@ export class JobManager implements BrokerModule {
       n++;
     }
     return { canceled: n };
+  }
+
+  /** The scheduler preempts a running job for job `by`: requeued (default) or ended. */
+  private preempt(p: { id: number; by: number; requeue: boolean }): unknown {
+    const j = this.jobs.get(p?.id);
+    if (!j || (j.state !== 'RUN' && j.state !== 'CLEANUP') || j.exception || j.requeue) return { preempted: false };
+    this.post(j, 'exception', { type: 'preempt', severity: 0, userid: 0, note: `preempted by job ${p.by}${p.requeue ? '; requeued' : ''}`, preemptor: p.by, requeue: p.requeue === true });
+    return { preempted: true };
   }
 
   /** Sends a signal to a running job's tasks (`fractal job kill`). */

@@ -35,6 +35,10 @@ export interface Job {
   readonly finished: boolean;
   readonly released: boolean;
   readonly freed: boolean;
+  /** Preempted with requeue: when cleanup is done the job goes back to the queue (a `requeue` event). */
+  readonly requeue?: boolean;
+  /** Times the job was requeued. */
+  readonly requeues?: number;
   /** Number of events in the log (the next event's sequence number). */
   readonly seq: number;
 }
@@ -111,12 +115,31 @@ export function applyEvent(job: Job, ev: JobEvent): Job {
       break;
     case 'exception': {
       const severity = num(c['severity'], 0);
-      if (severity === 0) {
+      if (severity === 0 && c['type'] === 'preempt' && c['requeue'] === true && j.state !== 'INACTIVE') {
+        // Preempted to be requeued: stop and clean up, but do not end the job.
+        j.requeue = true;
+        if (j.state !== 'CLEANUP') j.state = 'CLEANUP';
+      } else if (severity === 0) {
         if (!j.exception) j.exception = { type: String(c['type'] ?? 'exception'), severity, note: String(c['note'] ?? '') };
         if (j.state !== 'INACTIVE' && j.state !== 'CLEANUP') j.state = 'CLEANUP';
       }
       break;
     }
+    case 'requeue':
+      // Back to the queue after a preemption (a Fractal extension of RFC 21, like Slurm's requeue).
+      if (j.state === 'CLEANUP') {
+        j.state = 'PRIORITY';
+        j.requeue = false;
+        j.requeues = (j.requeues ?? 0) + 1;
+        j.started = false;
+        j.finished = false;
+        j.released = false;
+        j.freed = false;
+        delete j.R;
+        delete j.status;
+        delete j.t_run;
+      }
+      break;
     case 'clean':
       j.state = 'INACTIVE';
       j.t_inactive = ev.timestamp;
@@ -145,6 +168,7 @@ export function resultOf(job: Pick<Job, 'exception' | 'status' | 'started'>): st
   if (job.exception) {
     if (job.exception.type === 'cancel') return 'CANCELED';
     if (job.exception.type === 'timeout') return 'TIMEOUT';
+    if (job.exception.type === 'preempt') return 'PREEMPTED';
     return 'FAILED';
   }
   return job.status === 0 ? 'COMPLETED' : 'FAILED';

@@ -6,9 +6,10 @@
  * - `default` (as Flux's): the job's urgency.
  * - `multifactor` (like Slurm's priority/multifactor): a weighted sum of
  *   factors in [0, 1]: age (time pending over `priority.max-age`), fair share
- *   (from the accounting module), size (cores over the instance's cores) and
- *   urgency (urgency / 31). Weights are instance attributes
- *   `priority.weight.{age,fairshare,size,urgency}`.
+ *   (from the accounting module), size (cores over the instance's cores),
+ *   QOS (the job's QOS priority over the highest QOS priority) and urgency
+ *   (urgency / 31). Weights are instance attributes
+ *   `priority.weight.{age,fairshare,size,qos,urgency}`.
  */
 import { invalid } from '../../errors/index.js';
 import { parseDuration } from '../../jobspec/index.js';
@@ -31,12 +32,19 @@ export interface Weights {
   age: number;
   fairshare: number;
   size: number;
+  qos: number;
   urgency: number;
 }
 
-export const DEFAULT_WEIGHTS: Weights = { age: 1000, fairshare: 10000, size: 100, urgency: 1000 };
+export const DEFAULT_WEIGHTS: Weights = { age: 1000, fairshare: 10000, size: 100, qos: 10000, urgency: 1000 };
 /** The fair-share factor of a job whose user has no association. */
 export const NEUTRAL_FAIRSHARE = 0.5;
+
+/** The job's QOS (attributes.system.qos), if any. */
+export function qosOf(job: Job): string | undefined {
+  const q = ((job.jobspec['attributes'] as { system?: { qos?: unknown } } | undefined)?.system)?.qos;
+  return typeof q === 'string' ? q : undefined;
+}
 
 /** The account a job is charged to (set at submit from `--account` or the user's default). */
 export function accountOf(job: Job): string | undefined {
@@ -49,6 +57,8 @@ export class MultiFactor implements PriorityPlugin {
   readonly timeDependent: boolean;
   /** Fair-share factor by "account:uid" (from accounting.update events). */
   factors = new Map<string, number>();
+  /** QOS priorities by name (from accounting.update events). */
+  qosPriority = new Map<string, number>();
   totalCores = 1;
 
   constructor(readonly weights: Weights, readonly maxAge: number) {
@@ -62,14 +72,20 @@ export class MultiFactor implements PriorityPlugin {
       age: Math.min(1, Math.max(0, now - job.t_submit) / this.maxAge),
       fairshare: this.factors.get(`${accountOf(job) ?? 'root'}:${job.userid}`) ?? NEUTRAL_FAIRSHARE,
       size: Math.min(1, ncores / Math.max(1, this.totalCores)),
+      qos: this.qosFactor(qosOf(job)),
       urgency: job.urgency / 31,
     };
+  }
+
+  private qosFactor(name: string | undefined): number {
+    const top = Math.max(0, ...this.qosPriority.values());
+    return name === undefined || top === 0 ? 0 : (this.qosPriority.get(name) ?? 0) / top;
   }
 
   priority(job: Job, now: number): number {
     const f = this.factorsOf(job, now);
     const w = this.weights;
-    return w.age * f.age + w.fairshare * f.fairshare + w.size * f.size + w.urgency * f.urgency;
+    return w.age * f.age + w.fairshare * f.fairshare + w.size * f.size + w.qos * f.qos + w.urgency * f.urgency;
   }
 }
 

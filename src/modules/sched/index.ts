@@ -41,6 +41,8 @@ interface Pending extends PendingJob {
   priority: number;
   req: Req;
   part: Part;
+  /** Running jobs were preempted for it: it goes first, so that it (not the requeued victims) gets their resources. */
+  preemptor?: boolean;
   /** What the job was last told (reason and estimated start), to send only changes. */
   told?: string;
   reservation?: number;
@@ -55,10 +57,26 @@ interface AllocPayload {
   jobspec: Record<string, unknown>;
 }
 
+/** Blocked jobs per partition and cycle that may look for jobs to preempt. */
+const PREEMPT_TRIES_PER_CYCLE = 4;
+/** Job id of the trial match during a preemption search. */
+const PREEMPT_PROBE = 2 ** 51;
+
+/** The QOS a compiled jobspec asks for. */
+function qosOfSpec(spec: CompiledJob): string | undefined {
+  const q = (spec.jobspec.attributes.system as { qos?: unknown } | undefined)?.qos;
+  return typeof q === 'string' ? q : undefined;
+}
+
 /** Job id under which a reservation holds its nodes in the machine's graph (above any real job id). */
 const HOLD_BASE = 2 ** 50;
 /** The store key of the reservations. */
 const RESERVATIONS_KEY = 'sched.reservations';
+
+/** Queue order: preemptors first, then priority (high first), then submit order. */
+function before(a: Pending, b: Pending): number {
+  return (b.preemptor ? 1 : 0) - (a.preemptor ? 1 : 0) || b.priority - a.priority || a.id - b.id;
+}
 
 /** A graph and the jobs scheduled in it: the whole machine, or one reservation. */
 class Part {
@@ -66,6 +84,8 @@ class Part {
   queue: Pending[] = [];
   /** Running jobs: id → expected end (FOREVER when unlimited). */
   readonly running = new Map<number, number>();
+  /** The QOS of running jobs that have one (preemption looks for victims here). */
+  readonly runningQos = new Map<number, string>();
   /** Pending jobs that hold a reservation from the last cycle. */
   readonly reserved = new Set<number>();
   readonly compiled = new WeakMap<object, CompiledJob>();
@@ -91,11 +111,14 @@ class Part {
     let lo = 0, hi = this.queue.length;
     while (lo < hi) {
       const mid = (lo + hi) >> 1;
-      const q = this.queue[mid]!;
-      if (q.priority > p.priority || (q.priority === p.priority && q.id < p.id)) lo = mid + 1;
+      if (before(this.queue[mid]!, p) < 0) lo = mid + 1;
       else hi = mid;
     }
     this.queue.splice(lo, 0, p);
+  }
+
+  sort(): void {
+    this.queue.sort(before);
   }
 
   /** Removes started jobs from the queue: usually its head, so a splice; else one pass. */
@@ -196,10 +219,18 @@ export class Scheduler implements BrokerModule {
   private wakeTimer: NodeJS.Timeout | undefined;
   private cycles = 0;
   private cycleMs = 0;
+  /** QOS levels (from the accounting module): priority, whom they preempt, and how their own jobs are preempted. */
+  private qos = new Map<string, { priority: number; preempt: string[]; mode: string }>();
+  /** Running jobs asked to stop for a preemptor (not chosen again). */
+  private readonly preempting = new Set<number>();
+  private preemptions = 0;
 
   async start(ctx: ModuleContext): Promise<void> {
     this.ctx = ctx;
     const attrs = ctx.broker.attrs;
+    ctx.subscribe('accounting.update', (_t, p) => {
+      this.qos = new Map(Object.entries((p as { qos?: Record<string, { priority: number; preempt: string[]; mode: string }> }).qos ?? {}));
+    });
     this.policyName = attrs['sched.policy'] ?? 'fcfs';
     const num = (k: string): number | undefined => (attrs[k] === undefined ? undefined : Number(attrs[k]));
     this.policy = createPolicy(this.policyName, {
@@ -314,6 +345,8 @@ export class Scheduler implements BrokerModule {
     if (!part) throw new FractalError(ErrorCodes.NOT_FOUND, `job ${p?.id} holds no allocation`);
     if (part.graph.hasJob(p.id)) part.graph.free(p.id);
     part.running.delete(p.id);
+    part.runningQos.delete(p.id);
+    this.preempting.delete(p.id);
     this.holder.delete(p.id);
     this.scheduleCycle();
     return {};
@@ -335,7 +368,7 @@ export class Scheduler implements BrokerModule {
       const q = this.byId.get(id);
       if (q) q.priority = prio;
     }
-    for (const part of [this.main, ...this.resv.values()]) part.queue.sort((a, b) => b.priority - a.priority || a.id - b.id);
+    for (const part of [this.main, ...this.resv.values()]) part.sort();
     this.scheduleCycle();
     return {};
   }
@@ -408,7 +441,7 @@ export class Scheduler implements BrokerModule {
     return {
       scheduler: 'sched', policy: this.policyName, match: g.policy, ranks, types: g.stat(now),
       properties: Object.fromEntries([...props].map(([k, rs]) => [k, IdSet.fromArray(rs).encode()])),
-      pending, running, reservations: this.resv.size, cycles: this.cycles, cycleMs: Math.round(this.cycleMs * 1000) / 1000,
+      pending, running, reservations: this.resv.size, preemptions: this.preemptions, cycles: this.cycles, cycleMs: Math.round(this.cycleMs * 1000) / 1000,
     };
   }
 
@@ -666,6 +699,8 @@ export class Scheduler implements BrokerModule {
       const p = j as Pending;
       this.byId.delete(p.id);
       part.running.set(p.id, part.graph.info(p.id)!.end);
+      const q = qosOfSpec(p.spec as CompiledJob);
+      if (q !== undefined) part.runningQos.set(p.id, q);
       this.holder.set(p.id, part);
       const resp: SchedAllocResponse = { type: 'success', R: part.graph.rv1(p.id).toJSON() };
       p.req.respond(resp);
@@ -690,7 +725,57 @@ export class Scheduler implements BrokerModule {
       }
       if (r) for (const p of part.queue) if (now + p.limit > r.end) this.tell(p, 'resources');
     }
+    // Preemption: the first few blocked jobs whose QOS may preempt others look for victims.
+    if (this.qos.size > 0 && part.runningQos.size > 0) {
+      let tried = 0;
+      for (const p of part.queue) {
+        if (tried >= PREEMPT_TRIES_PER_CYCLE) break;
+        const q = this.qos.get(qosOfSpec(p.spec as CompiledJob) ?? '');
+        if (!q || q.preempt.length === 0) continue;
+        tried++;
+        this.tryPreempt(part, p, q.preempt, now);
+      }
+    }
     return plan.more;
+  }
+
+  /**
+   * Would job p fit now if some running jobs of the QOS levels it may preempt
+   * stopped? Victims are taken latest-started first (least work lost) until p
+   * fits; the graph is restored either way, and the chosen victims are asked
+   * to stop (the job manager requeues or ends them; p starts when they free
+   * their resources).
+   */
+  private tryPreempt(part: Part, p: Pending, preemptable: string[], now: number): void {
+    const g = part.graph;
+    const victims = [...part.runningQos].filter(([id, q]) => preemptable.includes(q) && !this.preempting.has(id) && g.hasJob(id)).map(([id]) => id);
+    if (victims.length === 0) return;
+    victims.sort((a, b) => g.info(b)!.start - g.info(a)!.start || b - a);
+    const saved: { id: number; verts: number[]; start: number; end: number }[] = [];
+    let fits = false;
+    for (const id of victims) {
+      const a = g.allocation(id);
+      saved.push({ id, verts: [...a.verts].filter((_, i) => a.x[i] === 1), start: a.start, end: a.end });
+      g.free(id);
+      const m = g.match(p.spec as CompiledJob, { at: now, duration: p.limit === Infinity ? 0 : p.limit, jobid: PREEMPT_PROBE, explain: false });
+      if (m.outcome === 'ALLOCATED') {
+        g.free(PREEMPT_PROBE);
+        fits = true;
+        break;
+      }
+    }
+    for (const s of saved) g.claim(s.id, s.verts, s.start, s.end);
+    if (!fits) return;
+    p.preemptor = true;
+    part.sort();
+    for (const s of saved) {
+      this.preempting.add(s.id);
+      this.preemptions++;
+      const mode = this.qos.get(part.runningQos.get(s.id) ?? '')?.mode ?? 'requeue';
+      this.ctx.rpc('job-manager.preempt', { id: s.id, by: p.id, requeue: mode !== 'cancel' }).catch((e: unknown) => {
+        this.ctx.log(`preemption of job ${s.id} for job ${p.id} failed: ${FractalError.from(e).message}`);
+      });
+    }
   }
 
   /** Sends a pending job its reason and estimated start, when they changed. */
