@@ -87,11 +87,33 @@ void describe('accounting and fair share', () => {
     assert.ok((await inst.job(light)).t_run! <= (await inst.job(heavy)).t_run!, 'the light account ran first');
   });
 
+  void test('limits: max running jobs and max cores hold jobs back with reason "limits" until they fit', async () => {
+    await inst.ok(['account', 'add', 'capped']);
+    await inst.ok(['account', 'add', 'tight', '--max-cores', '0']);
+    await inst.ok(['account', 'add-user', me, 'capped', '--max-running', '1']);
+    await inst.ok(['account', 'add-user', me, 'tight']);
+    const big = await inst.submit(['-A', 'tight', 'true']);
+    const first = await inst.submit(['-A', 'capped', 'sleep', '1']);
+    const second = await inst.submit(['-A', 'capped', 'true']);
+    await inst.waitState(first, ['RUN']);
+    const reasons = async () => (await inst.jobs(['-o', '{id}'])).map((j) => [j.id, j.reason]);
+    await waitFor('the limits to be reported', async () => (await inst.job(second)).reason?.startsWith('limits') === true);
+    assert.deepEqual(await reasons(), [
+      [second, `limits (user limit in account capped: max running jobs 1)`],
+      [first, undefined],
+      [big, `limits (account tight: max cores 0)`],
+    ]);
+    // When the running job ends, the next one within the limits starts.
+    await inst.ok(['wait', String(second)]);
+    await inst.ok(['account', 'modify', 'tight', '--max-cores', '-1']);
+    await inst.ok(['wait', String(big)]);
+  });
+
   void test('accounts and usage survive a restart of the instance', async () => {
     await inst.ok(['shutdown']);
     await inst.startDaemon();
     const l = await listing();
-    assert.deepEqual(l.accounts.map((a) => a.name), ['heavy', 'light', 'sub']);
+    assert.deepEqual(l.accounts.map((a) => a.name), ['capped', 'heavy', 'light', 'sub', 'tight']);
     assert.ok(l.users.find((u) => u.account === 'heavy')!.decayed > 1.9);
   });
 });

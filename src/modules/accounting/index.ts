@@ -259,7 +259,15 @@ export class Accounting implements BrokerModule {
     }
     const qos: Record<string, { priority: number; preempt: string[]; mode: string }> = {};
     for (const q of this.db.qos()) qos[q.name] = { priority: q.priority, preempt: q.preempt ? q.preempt.split(',') : [], mode: q.preempt_mode };
-    this.ctx.publish('accounting.update', { factors, qos });
+    // Limits, for the job manager: by "account:uid", by account, by QOS.
+    const lim = (x: { max_running: number | null; max_cores?: number | null }) => ({ max_running: x.max_running, max_cores: x.max_cores ?? null });
+    const has = (x: { max_running: number | null; max_cores?: number | null }) => x.max_running !== null || (x.max_cores ?? null) !== null;
+    const limits = {
+      assoc: Object.fromEntries(this.db.users().filter(has).map((u) => [`${u.account}:${userId(u.user)}`, lim(u)])),
+      account: Object.fromEntries(this.db.accounts().filter(has).map((a) => [a.name, lim(a)])),
+      qos: Object.fromEntries(this.db.qos().filter(has).map((q) => [q.name, lim(q)])),
+    };
+    this.ctx.publish('accounting.update', { factors, qos, limits });
   }
 
   private list(): unknown {

@@ -19,6 +19,7 @@ import { DEFERRED, type BrokerModule, type ModuleContext, type Req } from '../..
 import { applyEvent, newJob, resultOf, returnCodeOf, type Job } from './job.js';
 import { evaluate, parseDependencies, type Dependency } from './deps.js';
 import { MultiFactor, accountOf, priorityPlugin, type PriorityPlugin } from './priority.js';
+import { Limits, type LimitTables } from './limits.js';
 
 /** Runtime bookkeeping of requests in flight (not job state: never persisted). */
 interface Flight {
@@ -69,6 +70,9 @@ export class JobManager implements BrokerModule {
   private readonly annotations = new Map<number, SchedAnnotations>();
   private nextId = 1;
   private priority!: PriorityPlugin;
+  private readonly limits = new Limits();
+  /** Pending jobs held back by a limit, with the limit. */
+  private readonly limitHeld = new Map<number, string>();
   private reprioritizeTimer: NodeJS.Timeout | undefined;
   /** target job id → jobs waiting on it. */
   private readonly depWaiters = new Map<number, Array<{ id: number; dep: Dependency }>>();
@@ -94,6 +98,10 @@ export class JobManager implements BrokerModule {
     this.store = ctx.store;
     this.priority = priorityPlugin(ctx.broker.attrs);
     this.startPriorityUpdates(ctx);
+    ctx.subscribe('accounting.update', (_t, p) => {
+      this.limits.set((p as { limits?: LimitTables }).limits ?? {});
+      for (const id of [...this.limitHeld.keys()]) this.action(id);
+    });
     this.nextId = Math.max(this.store.maxJobId(), this.store.kvGet<number>('job-manager.last-id') ?? 0) + 1;
     const q = this.store.kvGet<{ enabled: boolean; reason: string; started: boolean }>('job-manager.queue');
     if (q) { this.queueEnabled = q.enabled; this.queueDisabledReason = q.reason; this.queueStarted = q.started; }
@@ -189,7 +197,12 @@ export class JobManager implements BrokerModule {
   /** Adds (+1) or removes (-1) a job's contribution to the counters waiters look at. */
   private count(job: Job, d: 1 | -1): void {
     if (job.state === 'INACTIVE' || job.state === 'NEW') return;
-    if (job.state === 'RUN' || job.state === 'CLEANUP') this.nRunning += d;
+    if (job.state === 'RUN' || job.state === 'CLEANUP') {
+      this.nRunning += d;
+      this.limits.count(job, d);
+      // A running job left: jobs held by a limit may go now.
+      if (d < 0 && this.limitHeld.size) for (const id of [...this.limitHeld.keys()]) setImmediate(() => this.action(id));
+    }
     this.activeByUser.set(job.userid, (this.activeByUser.get(job.userid) ?? 0) + d);
   }
 
@@ -219,7 +232,14 @@ export class JobManager implements BrokerModule {
         this.post(job, 'priority', { priority: this.computePriority(job) });
         break;
       case 'SCHED':
-        if (!f.alloc && this.queueStarted && job.priority > 0) this.requestAlloc(job, f);
+        if (!f.alloc && this.queueStarted && job.priority > 0) {
+          const over = this.limits.check(job);
+          if (over !== undefined) this.limitHeld.set(job.id, over);
+          else {
+            this.limitHeld.delete(job.id);
+            this.requestAlloc(job, f);
+          }
+        }
         else if (f.alloc && !f.cancelAlloc && (job.priority === 0 || !this.queueStarted)) this.cancelAlloc(job, f);
         break;
       case 'RUN':
@@ -348,6 +368,7 @@ export class JobManager implements BrokerModule {
 
   private onInactive(job: Job): void {
     this.finishedSinceGc++;
+    this.limitHeld.delete(job.id);
     if (job.t_run !== undefined && job.t_inactive !== undefined) {
       // Usage for accounting: what the job held, for as long as it ran.
       let ncores = job.request.nslots * job.request.coresPerSlot, ngpus = job.request.nslots * job.request.gpusPerSlot;
@@ -549,7 +570,8 @@ export class JobManager implements BrokerModule {
     if (job.state === 'DEPEND') info.reason = job.deps.length ? `dependency (${job.deps.join(', ')})` : 'dependency';
     else if (job.state === 'SCHED' || job.state === 'PRIORITY') {
       const a = this.annotations.get(job.id);
-      info.reason = job.priority === 0 ? 'held' : !this.queueStarted ? 'queue stopped' : (a?.reason_pending ?? 'resources');
+      const held = this.limitHeld.get(job.id);
+      info.reason = job.priority === 0 ? 'held' : !this.queueStarted ? 'queue stopped' : held !== undefined ? `limits (${held})` : (a?.reason_pending ?? 'resources');
       if (a?.t_estimate !== undefined) info.t_estimate = a.t_estimate;
     }
     return info;
