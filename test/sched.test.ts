@@ -167,3 +167,52 @@ void describe('scheduler choice and settings', () => {
     });
   }
 });
+
+void describe('named queues (RFC 33)', () => {
+  let inst: Instance;
+  before(async () => {
+    inst = await Instance.start({
+      size: 3, coresPerRank: 1,
+      extraArgs: ['-o', 'queues=debug,batch', '-o', 'queue.debug.ranks=0', '-o', 'queue.debug.max-duration=1m', '-o', 'queue.debug.policy=fcfs',
+        '-o', 'queue.batch.ranks=1-2', '-o', 'queue.batch.policy=easy', '-o', 'queue.batch.max-nodes=2', '-o', 'queue.default=batch'],
+    });
+  });
+  after(async () => {
+    await inst.destroy();
+  });
+
+  void test('each queue has its own policy, ranks and limits; jobs go to the default queue unless they name one', async () => {
+    const list = (await inst.ok(['queue', 'list'])).stdout;
+    assert.match(list, /^debug\s+fcfs\s+0\s+1\.0m\s+-\s+0\s+0$/m);
+    assert.match(list, /^batch\*\s+easy\s+1-2\s+-\s+2\s+0\s+0$/m);
+    const d = await inst.submit(['--queue', 'debug', '-t', '30s', 'true']);
+    const b = await inst.submit(['-N2', 'true']);
+    await inst.ok(['wait', String(d)]);
+    await inst.ok(['wait', String(b)]);
+    const ranks = async (id: number) => (JSON.parse((await inst.ok(['job', 'info', String(id)])).stdout) as { R: { execution: { R_lite: { rank: string }[] } } }).R.execution.R_lite.map((e) => e.rank).join(',');
+    assert.equal(await ranks(d), '0');
+    assert.equal(await ranks(b), '1-2');
+    for (const [args, message] of [
+      [['submit', '--queue', 'debug', 'true'], /queue debug runs jobs of at most 1m; give a time limit within it/],
+      [['submit', '--queue', 'debug', '-N2', '-t', '1m', 'true'], /asks for 2 nodes but queue debug has 1/],
+      [['submit', '-N3', 'true'], /queue batch runs jobs of at most 2 node\(s\)/],
+      [['submit', '--queue', 'nope', 'true'], /no queue "nope"; the queues are debug, batch/],
+    ] as const) {
+      const r = await inst.fractal([...args]);
+      assert.notEqual(r.code, 0, args.join(' '));
+      assert.match(r.stderr, message);
+    }
+  });
+
+  void test('queue settings that cannot work stop the start with a clear message', async () => {
+    for (const [attrs, message] of [
+      [['-o', 'queue.x.policy=easy'], /no queue "x"; list the queues first with -o queues=x/],
+      [['-o', 'queues=a', '-o', 'queue.a.ranks=5'], /queue\.a\.ranks=5: the instance has ranks 0-0/],
+      [['-o', 'queues=a', '-o', 'queue.default=b'], /queue\.default=b: no such queue/],
+    ] as const) {
+      const r = await run(process.execPath, [FRACTAL_BIN, 'start', ...attrs, 'true'], { env: cleanEnv() });
+      assert.notEqual(r.code, 0);
+      assert.match(r.stderr, message);
+    }
+  });
+});

@@ -54,6 +54,7 @@ export function jobspecFromOptions(command: string[], opts: Record<string, unkno
   if (opts['account'] !== undefined) system['account'] = String(opts['account']);
   if (opts['reservation'] !== undefined) system['reservation'] = String(opts['reservation']);
   if (opts['qos'] !== undefined) system['qos'] = String(opts['qos']);
+  if (opts['queue'] !== undefined) system['queue'] = String(opts['queue']);
   if (opts['jobName'] !== undefined) system['job'] = { name: String(opts['jobName']) };
   const deps: { scheme: string; value: string }[] = parseDependencies(opts['dependency'] as string[] ?? []);
   if (opts['beginTime'] !== undefined) deps.push({ scheme: 'begin-time', value: String(parseBeginTime(String(opts['beginTime']))) });

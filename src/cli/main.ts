@@ -28,6 +28,7 @@ function jobShape(c: Command): Command {
     .option('--exclusive', 'allocate whole nodes')
     .option('-A, --account <NAME>', 'charge the job to this account (default: your default account)')
     .option('-q, --qos <NAME>', 'quality of service (see fractal qos list)')
+    .option('--queue <NAME>', 'submit to this queue (see fractal queue list)')
     .option('--reservation <NAME>', 'run inside this advance reservation (see fractal reservation)')
     .option('--requires <QUERY>', 'node constraints (RFC 35), e.g. "bigmem", "host:node[1-2]", "-rank:0", "a100 or h100"')
     .option('--urgency <N>', 'urgency 0-31 (0 holds the job, 31 expedites; default 16)')
@@ -140,7 +141,7 @@ program.command('update').description('change a pending job: duration=10m urgenc
   .argument('<id>').argument('<key=value...>')
   .action(action(() => import('./commands/update.js')));
 
-program.command('queue').description('queue control: status, enable, disable, start, stop, drain, idle')
+program.command('queue').description('queue control: status, list, enable, disable, start, stop, drain, idle')
   .argument('<subcommand>').argument('[reason...]')
   .action(action(() => import('./commands/queue.js')));
 

@@ -21,6 +21,7 @@
  * while it is active.
  */
 import { FractalError, ErrorCodes, invalid } from '../../errors/index.js';
+import { parseDuration } from '../../jobspec/index.js';
 import { Hostlist, IdSet, Rv1 } from '../../resource/index.js';
 import { FOREVER, MATCH_POLICIES, ResourceGraph, GraphStore, type CompiledJob, type MatchPolicy } from '../../resource/graph/index.js';
 import { GraphModel, createPolicy, type PendingJob, type QueuePolicy } from '../../sched/index.js';
@@ -73,6 +74,18 @@ const HOLD_BASE = 2 ** 50;
 /** The store key of the reservations. */
 const RESERVATIONS_KEY = 'sched.reservations';
 
+/** A named queue's settings (`-o queues=a,b -o queue.a.ranks=0-3 -o queue.a.policy=easy ...`). */
+export interface QueueSettings {
+  name: string;
+  policy: QueuePolicy;
+  policyName: string;
+  /** Ranks (an idset) the queue's jobs may use; undefined: all. */
+  ranks?: string;
+  /** Seconds; undefined: no limit. */
+  maxDuration?: number;
+  maxNodes?: number;
+}
+
 /** Queue order: preemptors first, then priority (high first), then submit order. */
 function before(a: Pending, b: Pending): number {
   return (b.preemptor ? 1 : 0) - (a.preemptor ? 1 : 0) || b.priority - a.priority || a.id - b.id;
@@ -90,15 +103,30 @@ class Part {
   readonly reserved = new Set<number>();
   readonly compiled = new WeakMap<object, CompiledJob>();
 
+  /** A named queue (RFC 33): its own policy, limits and ranks of the machine's graph. */
+  queue_?: QueueSettings;
+
   constructor(readonly graph: ResourceGraph, readonly resv?: Reservation, readonly holdId = 0) {
     this.model = new GraphModel(graph);
+  }
+
+  /** The jobs' constraints, narrowed to the queue's ranks when it has some. */
+  private narrowed(jobspec: Record<string, unknown>): Record<string, unknown> {
+    const ranks = this.queue_?.ranks;
+    if (ranks === undefined) return jobspec;
+    const attrs = (jobspec['attributes'] ?? {}) as { system?: Record<string, unknown> };
+    const sys = attrs.system ?? {};
+    const own = sys['constraints'] as Record<string, unknown> | undefined;
+    const mine = { ranks: [ranks] };
+    const constraints = own && Object.keys(own).length ? { and: [own, mine] } : mine;
+    return { ...jobspec, attributes: { ...attrs, system: { ...sys, constraints } } };
   }
 
   compile(jobspec: Record<string, unknown>): CompiledJob {
     let c = this.compiled.get(jobspec);
     if (c === undefined) {
       try {
-        c = this.graph.compile(jobspec);
+        c = this.graph.compile(this.narrowed(jobspec));
       } catch (e) {
         throw new FractalError(ErrorCodes.INVALID_ARGUMENT, `the scheduler cannot read this jobspec: ${FractalError.from(e).message}`);
       }
@@ -194,8 +222,11 @@ export class Scheduler implements BrokerModule {
   readonly name = 'sched';
   readonly ranks = 'leader' as const;
   private ctx!: ModuleContext;
-  /** The whole machine. */
+  /** The whole machine: the graph, and the default queue's jobs. */
   private main!: Part;
+  /** Named queues (RFC 33), sharing the machine's graph; empty when none are configured. */
+  private readonly queues = new Map<string, Part>();
+  private defaultQueue: string | undefined;
   /** Active and future reservations, by name. */
   private readonly resv = new Map<string, Part>();
   private policy!: QueuePolicy;
@@ -247,6 +278,7 @@ export class Scheduler implements BrokerModule {
     this.main = new Part(this.graphOf(inv.ranks));
     const g = this.main.graph;
     for (const v of g.store.verticesOfType(g.store.typeIndex('node'))) this.nodeOf.set(g.store.rank[v]!, v);
+    this.configureQueues(attrs, (policy) => num('sched.queue-depth') ?? DEFAULT_QUEUE_DEPTH[policy] ?? 1000);
     for (const r of inv.drained) this.setState(r, { drained: true });
     for (const r of inv.down) this.setState(r, { up: false });
     ctx.subscribe('resource.update', (_t, p) => {
@@ -266,10 +298,76 @@ export class Scheduler implements BrokerModule {
       { topic: 'sched.reservation-update', ownerOnly: true, handler: (req) => this.updateReservation(req.payload as ReservationRequest) },
       { topic: 'sched.reservation-delete', ownerOnly: true, handler: (req) => this.deleteReservation(req.payload as { name: string }) },
       { topic: 'sched.reservation-list', handler: () => this.listReservations() },
+      { topic: 'sched.queue-list', handler: () => this.listQueues() },
     ]);
     // Reservations are held once the running jobs are re-claimed (sched.hello), or
     // right away when the job manager has none to report.
     setImmediate(() => this.holdSavedReservations());
+  }
+
+  /** Where running jobs of unknown queue go (after a restart): the default queue, or the machine's one queue. */
+  private home(): Part {
+    return this.queues.get(this.defaultQueue ?? '') ?? this.main;
+  }
+
+  /** Every partition: the queues (or the machine's single queue), then the reservations. */
+  private parts(): Part[] {
+    return [...(this.queues.size ? this.queues.values() : [this.main]), ...this.resv.values()];
+  }
+
+  /** Named queues from the attributes: queues=a,b and queue.NAME.{ranks,policy,queue-depth,max-duration,max-nodes}. */
+  private configureQueues(attrs: Record<string, string>, depth: (policy: string) => number): void {
+    const names = (attrs['queues'] ?? '').split(',').map((x) => x.trim()).filter(Boolean);
+    for (const name of names) {
+      checkName(name);
+      const a = (k: string): string | undefined => attrs[`queue.${name}.${k}`];
+      const policyName = a('policy') ?? this.policyName;
+      const q: QueueSettings = { name, policyName, policy: createPolicy(policyName, { queueDepth: a('queue-depth') !== undefined ? Number(a('queue-depth')) : depth(policyName) }) };
+      const ranks = a('ranks');
+      if (ranks !== undefined) {
+        let ids: number[];
+        try {
+          ids = IdSet.parse(ranks).toArray();
+        } catch {
+          throw invalid(`-o queue.${name}.ranks=${ranks}: give an idset of ranks, e.g. 0-3`);
+        }
+        const bad = ids.filter((r) => !this.nodeOf.has(r));
+        if (bad.length || ids.length === 0) throw invalid(`-o queue.${name}.ranks=${ranks}: the instance has ranks 0-${this.inventory.length - 1}`);
+        q.ranks = IdSet.fromArray(ids).encode();
+      }
+      const md = a('max-duration');
+      if (md !== undefined) q.maxDuration = parseDuration(md);
+      const mn = a('max-nodes');
+      if (mn !== undefined) {
+        q.maxNodes = Number(mn);
+        if (!Number.isInteger(q.maxNodes) || q.maxNodes < 1) throw invalid(`-o queue.${name}.max-nodes=${mn}: a whole number >= 1`);
+      }
+      const part = new Part(this.main.graph);
+      part.queue_ = q;
+      this.queues.set(name, part);
+    }
+    for (const k of Object.keys(attrs)) {
+      const m = /^queue\.([^.]+)\./.exec(k);
+      if (m && !this.queues.has(m[1]!)) throw invalid(`-o ${k}: no queue "${m[1]}"; list the queues first with -o queues=${[...this.queues.keys(), m[1]].join(',')}`);
+    }
+    this.defaultQueue = attrs['queue.default'] ?? names[0];
+    if (this.defaultQueue !== undefined && !this.queues.has(this.defaultQueue)) throw invalid(`-o queue.default=${this.defaultQueue}: no such queue (queues: ${names.join(', ')})`);
+  }
+
+  /** The partition a job goes to: its reservation, else its queue. Throws with what to do. */
+  private partOf(jobspec: Record<string, unknown>): Part {
+    const name = reservationOf(jobspec);
+    if (name !== undefined) {
+      const r = this.resv.get(name);
+      if (!r) throw new FractalError(ErrorCodes.NOT_FOUND, `no reservation "${name}"; see \`fractal reservation list\``);
+      return r;
+    }
+    const q = ((jobspec['attributes'] as { system?: { queue?: unknown } } | undefined)?.system)?.queue;
+    if (q === undefined) return this.queues.get(this.defaultQueue ?? '') ?? this.main;
+    if (typeof q !== 'string' || !this.queues.has(q)) {
+      throw new FractalError(ErrorCodes.NOT_FOUND, this.queues.size ? `no queue "${String(q)}"; the queues are ${[...this.queues.keys()].join(', ')} (see \`fractal queue list\`)` : `this instance has no named queues; submit without --queue`);
+    }
+    return this.queues.get(q)!;
   }
 
   stop(): void {
@@ -301,7 +399,7 @@ export class Scheduler implements BrokerModule {
       const R = Rv1.parse(j.R);
       const start = R.starttime ?? Date.now() / 1000;
       const end = R.expiration && R.expiration > start ? R.expiration : FOREVER;
-      const part = (j.reservation !== undefined ? this.resv.get(j.reservation) : undefined) ?? this.main;
+      const part = (j.reservation !== undefined ? this.resv.get(j.reservation) : undefined) ?? this.home();
       try {
         part.graph.claimR(j.id, R, Math.min(start, part.graph.now), end);
         part.running.set(j.id, end);
@@ -319,12 +417,11 @@ export class Scheduler implements BrokerModule {
     const a = checkAlloc(req.payload);
     if (this.byId.has(a.id) || this.holder.has(a.id)) throw new FractalError(ErrorCodes.BUSY, `job ${a.id} already has an allocation request`);
     const deny = (note: string): SchedAllocResponse => ({ type: 'denied', note });
-    let part = this.main;
-    const name = reservationOf(a.jobspec);
-    if (name !== undefined) {
-      const r = this.resv.get(name);
-      if (!r) return deny(`reservation "${name}" does not exist (any more); see \`fractal reservation list\``);
-      part = r;
+    let part: Part;
+    try {
+      part = this.partOf(a.jobspec);
+    } catch (e) {
+      return deny(FractalError.from(e).message);
     }
     const spec = part.compile(a.jobspec);
     const why = this.unsatisfiable(part, spec, a.request);
@@ -368,7 +465,7 @@ export class Scheduler implements BrokerModule {
       const q = this.byId.get(id);
       if (q) q.priority = prio;
     }
-    for (const part of [this.main, ...this.resv.values()]) part.sort();
+    for (const part of this.parts()) part.sort();
     this.scheduleCycle();
     return {};
   }
@@ -376,18 +473,22 @@ export class Scheduler implements BrokerModule {
   private feasibility(p: FeasibilityRequest): unknown {
     if (typeof p?.jobspec !== 'object' || p.jobspec === null) throw invalid('sched.feasibility needs {jobspec}');
     const jobspec = p.jobspec as Record<string, unknown>;
-    let part = this.main;
-    const name = reservationOf(jobspec);
-    if (name !== undefined) {
-      const r = this.resv.get(name);
-      if (!r) throw new FractalError(ErrorCodes.NOT_FOUND, `no reservation "${name}"; see \`fractal reservation list\``);
+    const part = this.partOf(jobspec);
+    const name = part.resv?.name;
+    if (part.resv) {
       const user = p.userid === undefined ? '' : userName(p.userid);
-      if (!mayUse(r.resv!, user, p.account, p.owner === true)) {
-        throw new FractalError(ErrorCodes.PERMISSION, `user ${user} may not use reservation "${name}" (it is for ${describeAccess(r.resv!)})`);
+      if (!mayUse(part.resv, user, p.account, p.owner === true)) {
+        throw new FractalError(ErrorCodes.PERMISSION, `user ${user} may not use reservation "${name}" (it is for ${describeAccess(part.resv)})`);
       }
-      part = r;
     }
     const spec = part.compile(jobspec);
+    const q = part.queue_;
+    if (q?.maxDuration !== undefined && !(spec.duration > 0 && spec.duration <= q.maxDuration)) {
+      throw invalid(`queue ${q.name} runs jobs of at most ${shortSeconds(q.maxDuration)}; give a time limit within it (-t ${shortSeconds(q.maxDuration)})`);
+    }
+    if (q?.maxNodes !== undefined && (p.request?.nnodes ?? 0) > q.maxNodes) {
+      throw invalid(`queue ${q.name} runs jobs of at most ${q.maxNodes} node(s); this one asks for ${p.request!.nnodes}`);
+    }
     if (part.resv) {
       const len = part.resv.end - part.resv.start;
       if (!(spec.duration > 0)) throw invalid(`a job in reservation "${name}" needs a time limit (-t) that fits its ${shortSeconds(len)}`);
@@ -402,8 +503,9 @@ export class Scheduler implements BrokerModule {
   private unsatisfiable(part: Part, spec: CompiledJob, req: JobRequest | undefined): string | undefined {
     const why = part.model.infeasible({ procs: 1, spec });
     if (why === undefined) return undefined;
-    const inv = part.resv ? this.inventory.filter((r) => part.resv!.ranks.includes(r.rank)) : this.inventory;
-    const where = part.resv ? `reservation "${part.resv.name}"` : 'the instance';
+    const qranks = part.queue_?.ranks !== undefined ? IdSet.parse(part.queue_.ranks).toArray() : undefined;
+    const inv = part.resv ? this.inventory.filter((r) => part.resv!.ranks.includes(r.rank)) : qranks ? this.inventory.filter((r) => qranks.includes(r.rank)) : this.inventory;
+    const where = part.resv ? `reservation "${part.resv.name}"` : part.queue_ ? `queue ${part.queue_.name}` : 'the instance';
     if (req && req.nnodes > inv.length) return `unsatisfiable request: the job asks for ${req.nnodes} nodes but ${where} has ${inv.length}`;
     const cores = Math.max(0, ...inv.map((r) => r.ncores)), gpus = Math.max(0, ...inv.map((r) => r.ngpus));
     const what = req ? `${req.nslots} slot(s) of ${req.coresPerSlot} core(s)${req.gpusPerSlot ? ` + ${req.gpusPerSlot} GPU(s)` : ''}` : 'the request';
@@ -434,7 +536,7 @@ export class Scheduler implements BrokerModule {
       }
     }
     let pending = 0, running = 0;
-    for (const part of [this.main, ...this.resv.values()]) {
+    for (const part of this.parts()) {
       pending += part.queue.length;
       running += part.running.size;
     }
@@ -595,8 +697,8 @@ export class Scheduler implements BrokerModule {
       part.graph.free(id);
       try {
         this.main.graph.claimR(id, R, Date.now() / 1000, end);
-        this.main.running.set(id, end);
-        this.holder.set(id, this.main);
+        this.home().running.set(id, end);
+        this.holder.set(id, this.home());
       } catch (e) {
         this.ctx.log(`reservation ${r.name}: job ${id}'s resources could not move to the machine: ${FractalError.from(e).message}`);
       }
@@ -604,6 +706,18 @@ export class Scheduler implements BrokerModule {
     this.resv.delete(r.name);
     this.saveReservations();
     this.scheduleCycle();
+  }
+
+  private listQueues(): unknown {
+    return {
+      queues: [...this.queues.values()].map((p) => {
+        const q = p.queue_!;
+        return {
+          name: q.name, default: q.name === this.defaultQueue, policy: q.policyName, ranks: q.ranks ?? 'all',
+          maxDuration: q.maxDuration ?? null, maxNodes: q.maxNodes ?? null, pending: p.queue.length, running: p.running.size,
+        };
+      }),
+    };
   }
 
   private listReservations(): unknown {
@@ -653,7 +767,7 @@ export class Scheduler implements BrokerModule {
     if (explain) this.lastExplain = Date.now();
     let more = false;
     let ran = false;
-    for (const part of [this.main, ...this.resv.values()]) {
+    for (const part of this.parts()) {
       if (part.queue.length === 0) continue;
       ran = true;
       const r = part.resv;
@@ -692,7 +806,7 @@ export class Scheduler implements BrokerModule {
     // In a reservation, a job starts only if it ends before the reservation does.
     const pending = r ? part.queue.filter((p) => now + p.limit <= r.end) : part.queue;
     const profile = part.model.profile(now, []);
-    const plan = this.policy.plan({ now, pending, running: [], resources: { description: 'graph', infeasible: (j) => part.model.infeasible(j), profile: () => profile }, explain });
+    const plan = (part.queue_?.policy ?? this.policy).plan({ now, pending, running: [], resources: { description: 'graph', infeasible: (j) => part.model.infeasible(j), profile: () => profile }, explain });
     const started = new Set(plan.start.map((j) => j.id));
     profile.release(started);
     for (const j of plan.start) {
