@@ -11,17 +11,7 @@
  */
 import { ResourceGraph, syntheticGraph, type CompiledJob } from '../src/resource/graph/index.js';
 import { GraphModel, createPolicy, type PendingJob } from '../src/sched/index.js';
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from './lib/random.js';
 
 const pendingCount = Number(process.argv[2] ?? 10000);
 const repeats = Number(process.argv[3] ?? 10);

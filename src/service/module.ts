@@ -67,3 +67,19 @@ export interface BrokerModule {
   /** Called at shutdown, in reverse start order. */
   stop?(): void | Promise<void>;
 }
+
+/**
+ * Wraps `fn` so that any number of calls within one event-loop turn run it
+ * once, on the next turn (a scheduler's cycle after a burst of events).
+ */
+export function coalesce(fn: () => void): () => void {
+  let pending = false;
+  return () => {
+    if (pending) return;
+    pending = true;
+    setImmediate(() => {
+      pending = false;
+      fn();
+    });
+  };
+}

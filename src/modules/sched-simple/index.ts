@@ -12,7 +12,7 @@ import { FractalError, ErrorCodes, invalid } from '../../errors/index.js';
 import { IdSet, Rv1 } from '../../resource/index.js';
 import type { JobRequest } from '../../jobspec/index.js';
 import type { SchedAllocRequest, SchedAllocResponse, SchedHello } from '../../protocol/index.js';
-import { DEFERRED, type BrokerModule, type ModuleContext, type Req } from '../../service/index.js';
+import { DEFERRED, coalesce, type BrokerModule, type ModuleContext, type Req } from '../../service/index.js';
 import { Pool, type RankAlloc, type RankInventory } from './pool.js';
 
 interface Pending {
@@ -51,7 +51,7 @@ export class SchedSimple implements BrokerModule {
   private queue: Pending[] = [];
   private readonly byId = new Map<number, Pending>();
   private readonly allocated = new Map<number, RankAlloc[]>();
-  private passScheduled = false;
+  private readonly schedulePass = coalesce(() => this.pass());
 
   async start(ctx: ModuleContext): Promise<void> {
     const inv = await ctx.rpc<{ ranks: RankInventory[]; drained: number[]; down: number[] }>('resource.acquire', {});
@@ -107,14 +107,6 @@ export class SchedSimple implements BrokerModule {
     this.queue.splice(lo, 0, p);
   }
 
-  private schedulePass(): void {
-    if (this.passScheduled) return;
-    this.passScheduled = true;
-    setImmediate(() => {
-      this.passScheduled = false;
-      this.pass();
-    });
-  }
 
   private pass(): void {
     let started = 0;

@@ -29,7 +29,7 @@ import { access, checkName, mayUse, reservationOf, window, type Reservation, typ
 import type { JobRequest } from '../../jobspec/index.js';
 import type { SchedAllocResponse, SchedHello } from '../../protocol/index.js';
 import { userName } from '../../users/index.js';
-import { DEFERRED, type BrokerModule, type ModuleContext, type Req } from '../../service/index.js';
+import { DEFERRED, coalesce, type BrokerModule, type ModuleContext, type Req } from '../../service/index.js';
 
 interface RankInventory {
   rank: number;
@@ -244,7 +244,7 @@ export class Scheduler implements BrokerModule {
   private readonly holder = new Map<number, Part>();
   private holdSeq = 0;
   private helloDone = false;
-  private cycleScheduled = false;
+  private readonly scheduleCycle = coalesce(() => this.cycle());
   private lastExplain = 0;
   private explainTimer: NodeJS.Timeout | undefined;
   private wakeTimer: NodeJS.Timeout | undefined;
@@ -750,14 +750,6 @@ export class Scheduler implements BrokerModule {
 
   // ---- the scheduling cycle ------------------------------------------------------------
 
-  private scheduleCycle(): void {
-    if (this.cycleScheduled) return;
-    this.cycleScheduled = true;
-    setImmediate(() => {
-      this.cycleScheduled = false;
-      this.cycle();
-    });
-  }
 
   private cycle(): void {
     const t0 = performance.now();
