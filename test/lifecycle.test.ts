@@ -374,3 +374,20 @@ void describe('job life cycle', () => {
     });
   });
 });
+
+void describe('configurable kill grace', () => {
+  void test('-o exec.kill-grace=1s: a job ignoring SIGTERM past its time limit is killed about a second later', async () => {
+    const inst = await Instance.start({ coresPerRank: 1, extraArgs: ['-o', 'exec.kill-grace=1s'] });
+    try {
+      const id = await inst.submit(['-t', '1s', '--', 'sh', '-c', 'trap "" TERM; sleep 60']);
+      await inst.fractal(['wait', String(id)], { timeoutMs: 30000 });
+      const j = await inst.job(id);
+      assert.equal(j.result, 'TIMEOUT');
+      assert.equal(j.returncode, 137, 'SIGKILL ended it');
+      // Limit 1 s + grace 1 s (the default grace alone is 5 s).
+      assert.ok(j.t_inactive! - j.t_run! < 4.5, `ran ${j.t_inactive! - j.t_run!} s`);
+    } finally {
+      await inst.destroy();
+    }
+  });
+});

@@ -38,6 +38,7 @@ interface OutputState {
   watchers: Set<Req>;
 }
 
+/** Seconds between SIGTERM and SIGKILL when a job passes its time limit or is canceled (`-o exec.kill-grace=DURATION`). */
 const KILL_GRACE = 5;
 
 export class Exec implements BrokerModule {
@@ -47,9 +48,12 @@ export class Exec implements BrokerModule {
   private readonly jobs = new Map<number, ExecJob>();
   private readonly outputs = new Map<number, OutputState>();
   private readonly recentlyDone = new Set<number>();
+  private killGrace = KILL_GRACE;
 
   start(ctx: ModuleContext): void {
     this.ctx = ctx;
+    const grace = ctx.broker.attrs['exec.kill-grace'];
+    if (grace !== undefined) this.killGrace = parseDuration(grace);
     ctx.register([
       { topic: 'exec.start', internal: true, handler: (r) => this.startJob(r) },
       { topic: 'exec.kill', internal: true, handler: (r) => this.kill(r.payload as { id: number; signal?: string }) },
@@ -136,7 +140,7 @@ export class Exec implements BrokerModule {
     return shares.map((s, i) => {
       const spec: ShellJob = {
         id: p.id, tasks: tasks[i] ?? [], command, cwd, env: { ...env, SLURM_NODEID: String(i), FRACTAL_NODE_RANK: String(i) },
-        ntasks, cpus: bind ? s.cores.map((c) => c % ncpu) : [], cpusPerTask: p.request.coresPerSlot, gpus: s.gpus, expiration, killGrace: KILL_GRACE, nodeIndex: i,
+        ntasks, cpus: bind ? s.cores.map((c) => c % ncpu) : [], cpusPerTask: p.request.coresPerSlot, gpus: s.gpus, expiration, killGrace: this.killGrace, nodeIndex: i,
       };
       if (outTmpl?.stdout?.path) spec.stdoutPath = expand(outTmpl.stdout.path);
       if (outTmpl?.stderr?.path) spec.stderrPath = expand(outTmpl.stderr.path);
