@@ -363,7 +363,13 @@ export class JobManager implements BrokerModule {
         });
       return;
     }
-    this.post(job, job.requeue ? 'requeue' : 'clean');
+    if (job.requeue) {
+      // A fresh run: forget the in-flight flags of the one that was preempted (kill sent, ...).
+      this.flight.delete(job.id);
+      this.post(job, 'requeue');
+      return;
+    }
+    this.post(job, 'clean');
   }
 
   private onInactive(job: Job): void {
