@@ -85,7 +85,7 @@ void describe('advance reservations', () => {
       assert.match(r.stderr, message, args.join(' '));
     }
     const theirs = (await list()).find((r) => r.name === 'theirs')!;
-    const clash = await inst.fractal(['reservation', 'create', '--name', 'x', '--start', '+1h', '--duration', '1h', '--nodelist', theirs.ranks]);
+    const clash = await inst.fractal(['reservation', 'create', '--name', 'x', '--start', '+1h', '--duration', '1h', '--nodes', theirs.ranks]);
     assert.notEqual(clash.code, 0);
     assert.match(clash.stderr, new RegExp(`cannot reserve ranks ${theirs.ranks} .*another reservation overlaps`));
   });

@@ -35,14 +35,14 @@ export default async function reservation(args: string[], opts: Record<string, u
     if (!name) throw invalid(`fractal reservation ${sub} needs a name: --name NAME`);
     const start = timeOpt(opts['start'], '--start');
     const end = timeOpt(opts['end'], '--end');
-    const nodes = intOpt(opts['nodes'], '-N/--nodes', 1);
+    const nodes = intOpt(opts['N'], '-N', 1);
     return {
       name,
       ...(start !== undefined ? { start } : {}),
       ...(end !== undefined ? { end } : {}),
       ...(opts['duration'] !== undefined ? { duration: parseDuration(String(opts['duration'])) } : {}),
       ...(nodes !== undefined ? { nnodes: nodes } : {}),
-      ...(opts['nodelist'] !== undefined ? { nodes: String(opts['nodelist']) } : {}),
+      ...((opts['nodes'] ?? opts['nodelist']) !== undefined ? { nodes: String(opts['nodes'] ?? opts['nodelist']) } : {}),
       ...(opts['users'] !== undefined ? { users: list(opts['users']) } : {}),
       ...(opts['accounts'] !== undefined ? { accounts: list(opts['accounts']) } : {}),
     };

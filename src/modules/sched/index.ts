@@ -592,7 +592,7 @@ export class Scheduler implements BrokerModule {
       };
       const m = g.match(jobspec, { at, jobid: id, nodeExclusive: true });
       if (m.outcome !== 'ALLOCATED') {
-        throw new FractalError(ErrorCodes.BUSY, `no ${n} node(s) are free for the whole reservation: running jobs without a time limit, or with one past its start, or other reservations hold them; pick nodes with --nodelist, a later start, or fewer nodes`);
+        throw new FractalError(ErrorCodes.BUSY, `no ${n} node(s) are free for the whole reservation: running jobs without a time limit, or with one past its start, or other reservations hold them; pick nodes with --nodes, a later start, or fewer nodes`);
       }
       return { id, ranks: g.rv1(id).entries().map((e) => e.rank) };
     }
