@@ -14,7 +14,7 @@ import { open, intOpt, jobId, username, shortDuration } from '../util.js';
 const DEFAULT_FORMAT = '{id:>7} {username:<8.8} {name:<10.10} {status:>2} {ntasks:>6} {nnodes:>6} {runtime:>8} {info}';
 
 const ABBREV: Record<string, string> = { NEW: 'N', DEPEND: 'D', PRIORITY: 'P', SCHED: 'S', RUN: 'R', CLEANUP: 'C' };
-const RESULT_ABBREV: Record<string, string> = { COMPLETED: 'CD', FAILED: 'F', CANCELED: 'CA', TIMEOUT: 'TO' };
+const RESULT_ABBREV: Record<string, string> = { COMPLETED: 'CD', FAILED: 'F', CANCELED: 'CA', TIMEOUT: 'TO', PREEMPTED: 'PR' };
 
 function statusOf(j: JobInfo): string {
   return j.state === 'INACTIVE' ? RESULT_ABBREV[j.result ?? ''] ?? 'I' : ABBREV[j.state] ?? j.state;

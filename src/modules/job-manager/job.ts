@@ -37,8 +37,6 @@ export interface Job {
   readonly freed: boolean;
   /** Preempted with requeue: when cleanup is done the job goes back to the queue (a `requeue` event). */
   readonly requeue?: boolean;
-  /** Times the job was requeued. */
-  readonly requeues?: number;
   /** Number of events in the log (the next event's sequence number). */
   readonly seq: number;
 }
@@ -130,7 +128,6 @@ export function applyEvent(job: Job, ev: JobEvent): Job {
       if (j.state === 'CLEANUP') {
         j.state = 'PRIORITY';
         j.requeue = false;
-        j.requeues = (j.requeues ?? 0) + 1;
         j.started = false;
         j.finished = false;
         j.released = false;
