@@ -462,7 +462,8 @@ export class Broker {
   }
 
   log(msg: string): void {
-    process.stderr.write(`fractal-broker[${this.rank}]: ${msg}\n`);
+    // Never throws (a full disk under the log file must not stop the broker; see main.ts).
+    try { process.stderr.write(`fractal-broker[${this.rank}]: ${msg}\n`); } catch { /* lost */ }
   }
 
   // ---- built-in services --------------------------------------------------

@@ -9,11 +9,27 @@ import { parseArgs } from 'node:util';
 import { writeFileSync, renameSync, closeSync, writeSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { hostname } from 'node:os';
-import { Store } from '../store/index.js';
+import { Store, openError, safeStderr } from '../store/index.js';
+import { FractalError } from '../errors/index.js';
 import { localUri } from '../protocol/index.js';
 import { Broker } from './broker.js';
 import { leaderModules, perRankModules } from './modules.js';
 import { discoverLocal } from '../modules/resource/index.js';
+
+// Logging never takes the broker down: when the log file's disk is full (daemon mode) or the
+// terminal's pipe is gone, a write to stderr fails with an 'error' event, which would otherwise
+// be fatal. Lost lines are counted and reported once writing works again.
+let lostLogLines = 0;
+process.stderr.on('error', () => { lostLogLines++; });
+process.stdout.on('error', () => { /* nothing is written to stdout */ });
+function log(msg: string): void {
+  if (lostLogLines > 0) {
+    const n = lostLogLines;
+    lostLogLines = 0;
+    safeStderr(`fractal-broker[${values.rank}]: (${n} log line(s) could not be written: disk full or stderr closed)`);
+  }
+  safeStderr(`fractal-broker[${values.rank}]: ${msg}`);
+}
 
 const { values } = parseArgs({
   options: {
@@ -50,9 +66,31 @@ try {
   overlayToken = readFileSync(join(statedir, 'overlay.key'), 'utf8').trim();
 } catch { /* single broker: no overlay */ }
 
+/**
+ * Start-up failed: one line in the log and, for `fractal start` waiting on the ready fd, the
+ * same line there (it prints it on the terminal), then exit 1.
+ */
+function failStart(e: unknown): never {
+  const dbPath = join(statedir!, 'fractal.db');
+  const code = String((e as { code?: unknown })?.code ?? '');
+  const err = code.startsWith('SQLITE_') ? openError(e, dbPath) : FractalError.from(e);
+  const line = err.message.replace(/\s*\n\s*/g, ' ');
+  log(`start-up failed: ${line}`);
+  if (values['ready-fd'] !== undefined) {
+    try { writeSync(Number(values['ready-fd']), `error ${line}\n`); } catch { /* the starter went away */ }
+  }
+  process.exit(1);
+}
+
 const localPath = join(rundir, rank === 0 ? 'local.sock' : `local-${rank}.sock`);
 const uri = localUri(localPath);
-const store = rank === 0 ? new Store(join(statedir, 'fractal.db')) : undefined;
+let store: Store | undefined;
+try {
+  // A damaged or unreadable database fails here, named, with what to do.
+  store = rank === 0 ? new Store(join(statedir, 'fractal.db'), { log }) : undefined;
+} catch (e) {
+  failStart(e);
+}
 const broker = new Broker({
   info: { rank, size, rundir, statedir, uri, attrs, hostname: hostname() },
   store,
@@ -89,6 +127,5 @@ try {
     } catch { /* the starter went away */ }
   }
 } catch (e) {
-  broker.log(`start-up failed: ${(e as Error).message}`);
-  process.exit(1);
+  failStart(e);
 }

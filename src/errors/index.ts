@@ -17,6 +17,12 @@ export const ErrorCodes = {
   TIMEOUT: 'ETIMEDOUT',
   INTERNAL: 'EINTERNAL',
   CANCELED: 'ECANCELED',
+  /** The state directory's file system is full (the store keeps writes in memory and retries). */
+  NO_SPACE: 'ENOSPC',
+  /** The state directory's disk returned an I/O error. */
+  IO: 'EIO',
+  /** A state file is damaged or not what it should be. */
+  CORRUPT: 'ECORRUPT',
 } as const;
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
 

@@ -163,7 +163,7 @@ export class Executor {
     this.running.delete(job.spec.id);
     const r: ShellFinished = { id: job.spec.id, status: job.status, timedOut: job.timedOut };
     this.finished.set(r.id, r);
-    appendFileSync(this.resultsPath, JSON.stringify(r) + '\n');
+    this.persist(r);
     // 'close' fired after the task's pipes drained, so all its output was sent before this.
     this.send('executor.finished', r);
   }
@@ -192,16 +192,29 @@ export class Executor {
     for (const id of ids ?? []) {
       if (this.finished.delete(id)) {
         n++;
-        appendFileSync(this.resultsPath, JSON.stringify({ ack: id }) + '\n');
+        this.persist({ ack: id });
       }
     }
     if (this.finished.size === 0 && this.running.size === 0) {
       // Compact the results log when nothing is outstanding.
-      writeFileSync(this.resultsPath + '.tmp', '');
-      renameSync(this.resultsPath + '.tmp', this.resultsPath);
+      try {
+        writeFileSync(this.resultsPath + '.tmp', '');
+        renameSync(this.resultsPath + '.tmp', this.resultsPath);
+      } catch { /* a full disk: compact next time */ }
     }
     this.checkIdle();
     return { acked: n };
+  }
+
+  /**
+   * Appends to the results log. A full disk must not kill the executor (and
+   * its jobs): the result stays in memory and was sent to the broker, which
+   * acknowledges it only once the job's end is durable in its store.
+   */
+  private persist(r: ShellFinished | { ack: number }): void {
+    try {
+      appendFileSync(this.resultsPath, JSON.stringify(r) + '\n');
+    } catch { /* kept in memory (this.finished) until acknowledged */ }
   }
 
   /** Exit once nobody needs this executor: no broker, no running job. */

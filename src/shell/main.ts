@@ -8,6 +8,10 @@ import { parseArgs } from 'node:util';
 import { Connection } from '../protocol/index.js';
 import { Executor } from './executor.js';
 
+// Logging never takes the executor (and its jobs) down: a full disk under its log file or a
+// closed stderr makes writes fail with an 'error' event, which would otherwise be fatal.
+process.stderr.on('error', () => {});
+process.stdout.on('error', () => {});
 const { values } = parseArgs({ options: { sock: { type: 'string' }, results: { type: 'string' }, 'idle-exit': { type: 'string', default: '60' } } });
 if (!values.sock || !values.results) {
   process.stderr.write('usage: executor --sock PATH --results FILE (started by the broker)\n');

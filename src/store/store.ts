@@ -6,9 +6,18 @@
  * turn commits everything queued (group commit). `flush()` resolves once what
  * was queued before it is on disk, so a submit is acknowledged only after its
  * events are durable against a crash of the process.
+ *
+ * A commit that fails (full disk, I/O error) drops nothing: the writes stay
+ * queued, in order, and are retried on a timer with backoff until a commit
+ * succeeds; meanwhile `failure` holds the error (callers refuse new work with
+ * it), `flush()` rejects with it, and `afterCommit` hooks wait for the commit
+ * that finally makes their writes durable. See docs/decisions.md (ADR 11).
  */
 import Database from 'better-sqlite3';
 import type { Database as Db, Statement } from 'better-sqlite3';
+import { statfsSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { FractalError, ErrorCodes } from '../errors/index.js';
 import { AccountingDb } from './accounting.js';
 
 export interface StoredEvent {
@@ -78,46 +87,84 @@ CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOU
 
 const JOB_COLS = ['id', 'userid', 'name', 'state', 'urgency', 'priority', 't_submit', 't_run', 't_inactive', 'nnodes', 'ntasks', 'ncores', 'result', 'returncode', 'exception', 'nodelist', 'jobspec', 'R', 'waitstatus', 'duration'] as const;
 
+/** Something waiting for a commit: a `flush()` (rejected when the commit fails) or an `afterCommit` hook (waits for a retry). */
+interface Waiter {
+  ok: () => void;
+  fail?: ((e: FractalError) => void) | undefined;
+}
+
+/** Retry delays after a failed commit: from 100 ms, doubling, at most 2 s (space returns → resumed within 2 s). */
+const RETRY_FIRST_MS = 100;
+const RETRY_MAX_MS = 2000;
+
+export interface StoreOptions {
+  /** Where the store reports a failed commit and its recovery (default: stderr, errors swallowed). */
+  log?: (msg: string) => void;
+}
+
 export class Store {
   private readonly db: Db;
   private readonly st: {
     event: Statement; job: Statement; finish: Statement; output: Statement; kvSet: Statement; kvGet: Statement;
     getJob: Statement; getEvents: Statement; getOutput: Statement;
   };
+  /** Queued writes, in order; `owners[i]` is the job id `queue[i]` writes for (0: none). */
   private queue: Array<() => void> = [];
-  private waiters: Array<() => void> = [];
+  private owners: number[] = [];
+  /** Jobs whose queued writes must be dropped before the next commit (submissions that failed). */
+  private doomed: Set<number> | undefined;
+  private waiters: Waiter[] = [];
   private scheduled = false;
   private readonly commitTx: () => void;
   private acct: AccountingDb | undefined;
+  private failed: FractalError | undefined;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private retryMs = RETRY_FIRST_MS;
+  private readonly statusFns: Array<(failure: FractalError | undefined) => void> = [];
+  private readonly log: (msg: string) => void;
+  private closed = false;
+  /** Commits that failed since the store was opened (for tests and stats). */
+  failedCommits = 0;
 
-  constructor(readonly path: string) {
-    this.db = new Database(path);
-    this.db.pragma('journal_mode = WAL');
-    // NORMAL is durable against process crashes (kill -9) in WAL mode; only an
-    // OS crash or power loss can lose the last transactions.
-    this.db.pragma('synchronous = NORMAL');
-    this.db.exec(SCHEMA);
-    this.st = {
-      event: this.db.prepare('INSERT OR REPLACE INTO events (jobid, seq, timestamp, name, context) VALUES (?, ?, ?, ?, ?)'),
-      job: this.db.prepare(`INSERT OR REPLACE INTO jobs (${JOB_COLS.join(',')}) VALUES (${JOB_COLS.map((c) => '@' + c).join(',')})`),
-      finish: this.db.prepare(`UPDATE jobs SET ${JOB_COLS.filter((c) => c !== 'id' && c !== 'jobspec').map((c) => `${c} = @${c}`).join(', ')} WHERE id = @id`),
-      output: this.db.prepare('INSERT OR REPLACE INTO output (jobid, seq, rank, stream, data, eof) VALUES (?, ?, ?, ?, ?, ?)'),
-      kvSet: this.db.prepare('INSERT OR REPLACE INTO kv (key, value) VALUES (?, ?)'),
-      kvGet: this.db.prepare('SELECT value FROM kv WHERE key = ?'),
-      getJob: this.db.prepare('SELECT * FROM jobs WHERE id = ?'),
-      getEvents: this.db.prepare('SELECT timestamp, name, context FROM events WHERE jobid = ? ORDER BY seq'),
-      getOutput: this.db.prepare('SELECT rank, stream, data, eof FROM output WHERE jobid = ? ORDER BY seq'),
-    };
+  /**
+   * Opens (or creates) the database. A file that is not a readable SQLite
+   * database fails here with a FractalError that names it and says what to do.
+   */
+  constructor(readonly path: string, opts: StoreOptions = {}) {
+    this.log = opts.log ?? safeStderr;
+    try {
+      this.db = new Database(path);
+      this.db.pragma('journal_mode = WAL');
+      // NORMAL is durable against process crashes (kill -9) in WAL mode; only an
+      // OS crash or power loss can lose the last transactions.
+      this.db.pragma('synchronous = NORMAL');
+      this.db.exec(SCHEMA);
+      this.st = {
+        event: this.db.prepare('INSERT OR REPLACE INTO events (jobid, seq, timestamp, name, context) VALUES (?, ?, ?, ?, ?)'),
+        job: this.db.prepare(`INSERT OR REPLACE INTO jobs (${JOB_COLS.join(',')}) VALUES (${JOB_COLS.map((c) => '@' + c).join(',')})`),
+        finish: this.db.prepare(`UPDATE jobs SET ${JOB_COLS.filter((c) => c !== 'id' && c !== 'jobspec').map((c) => `${c} = @${c}`).join(', ')} WHERE id = @id`),
+        output: this.db.prepare('INSERT OR REPLACE INTO output (jobid, seq, rank, stream, data, eof) VALUES (?, ?, ?, ?, ?, ?)'),
+        kvSet: this.db.prepare('INSERT OR REPLACE INTO kv (key, value) VALUES (?, ?)'),
+        kvGet: this.db.prepare('SELECT value FROM kv WHERE key = ?'),
+        getJob: this.db.prepare('SELECT * FROM jobs WHERE id = ?'),
+        getEvents: this.db.prepare('SELECT timestamp, name, context FROM events WHERE jobid = ? ORDER BY seq'),
+        getOutput: this.db.prepare('SELECT rank, stream, data, eof FROM output WHERE jobid = ? ORDER BY seq'),
+      };
+      // Reading the first page of every table finds a damaged file now, not in the middle of a replay.
+      for (const t of ['jobs', 'events', 'kv']) this.db.prepare(`SELECT 1 FROM ${t} LIMIT 1`).get();
+    } catch (e) {
+      throw openError(e, path);
+    }
     this.commitTx = this.db.transaction(() => {
-      const q = this.queue;
-      this.queue = [];
-      for (const op of q) op();
+      // The queue is emptied only after the transaction committed (see commit()).
+      for (const op of this.queue) op();
     });
   }
 
-  private enqueue(op: () => void): void {
+  private enqueue(owner: number, op: () => void): void {
     this.queue.push(op);
-    if (!this.scheduled) {
+    this.owners.push(owner);
+    if (!this.scheduled && this.failed === undefined) {
       this.scheduled = true;
       setImmediate(() => this.commit());
     }
@@ -132,55 +179,170 @@ export class Store {
     return this.acct;
   }
 
-  /** Commits everything queued now (normally called by the scheduler of writes). */
+  /**
+   * The error of the last commit when it failed and writes are waiting for a
+   * retry; undefined while the store writes normally. Callers refuse new work
+   * with it.
+   */
+  get failure(): FractalError | undefined {
+    return this.failed;
+  }
+
+  /** Writes queued and not yet committed (kept in memory while the store cannot write). */
+  get pending(): number {
+    return this.queue.length;
+  }
+
+  /**
+   * Caps the database at its current size plus `extraPages` pages (undefined:
+   * no cap). Writes that need more fail with SQLITE_FULL exactly as on a full
+   * disk: tests use it to make the store full deterministically.
+   */
+  limitPages(extraPages: number | undefined): void {
+    const now = this.db.pragma('page_count', { simple: true }) as number;
+    this.db.pragma(`max_page_count = ${extraPages === undefined ? 1073741823 : now + Math.max(0, Math.floor(extraPages))}`);
+  }
+
+  /** `fn` is called with the error when commits start failing, and with undefined when they succeed again. */
+  onStatus(fn: (failure: FractalError | undefined) => void): void {
+    this.statusFns.push(fn);
+  }
+
+  /**
+   * Commits everything queued now (normally called by the scheduler of
+   * writes). Never throws: a failure keeps the writes queued, rejects the
+   * pending `flush()` calls and arms the retry timer. While the store is
+   * failing, only that timer commits.
+   */
   commit(): void {
     this.scheduled = false;
+    if (this.failed === undefined) this.attempt();
+  }
+
+  private attempt(): void {
+    if (this.doomed) this.dropDoomed();
     if (this.queue.length > 0) {
-      const q = this.queue;
       try {
         this.commitTx();
       } catch (e) {
-        // One bad write must not take the others (or the broker) down: redo them one by one.
-        process.stderr.write(`fractal store: a grouped write failed (${(e as Error).message}); retrying one by one\n`);
-        for (const op of q) {
-          try { op(); } catch (e2) { process.stderr.write(`fractal store: write dropped: ${(e2 as Error).message}\n`); }
-        }
+        this.onFailure(e);
+        return;
       }
+      this.queue = [];
+      this.owners = [];
     }
+    if (this.failed !== undefined) this.onRecovered();
     const w = this.waiters;
     this.waiters = [];
-    for (const fn of w) fn();
+    for (const x of w) x.ok();
   }
 
-  /** Resolves when every write queued so far is committed. */
+  private onFailure(e: unknown): void {
+    this.failedCommits++;
+    const err = writeError(e, this.path);
+    const first = this.failed === undefined;
+    this.failed = err;
+    if (first) {
+      this.log(`fractal store: cannot write (${err.message}); ${this.queue.length} write(s) kept in memory, retrying`);
+      for (const fn of this.statusFns) fn(err);
+    }
+    // flush() callers hear of it now; afterCommit hooks wait for the retry that succeeds.
+    const keep: Waiter[] = [];
+    const reject: Waiter[] = [];
+    for (const x of this.waiters) (x.fail ? reject : keep).push(x);
+    this.waiters = keep;
+    for (const x of reject) x.fail!(err);
+    clearTimeout(this.retryTimer);
+    if (this.closed) return;
+    this.retryTimer = setTimeout(() => { this.retryTimer = undefined; this.attempt(); }, this.retryMs);
+    this.retryTimer.unref();
+    this.retryMs = Math.min(RETRY_MAX_MS, this.retryMs * 2);
+  }
+
+  private onRecovered(): void {
+    this.failed = undefined;
+    this.retryMs = RETRY_FIRST_MS;
+    clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    this.log('fractal store: writing again; the writes kept in memory are now on disk');
+    for (const fn of this.statusFns) fn(undefined);
+  }
+
+  /**
+   * Resolves when every write queued so far is committed. Rejects with the
+   * store's error when the commit carrying them fails (at once if the store
+   * is failing now): the writes stay queued, the caller decides (a submit
+   * discards its jobs' writes with `discardJobs`).
+   */
   flush(): Promise<void> {
-    if (this.queue.length === 0) return Promise.resolve();
-    return new Promise((resolve) => this.waiters.push(resolve));
+    if (this.failed !== undefined) return Promise.reject(this.failed);
+    if (this.queue.length === 0 && this.waiters.length === 0) return Promise.resolve();
+    return new Promise((ok, fail) => this.waiters.push({ ok, fail }));
+  }
+
+  /**
+   * Calls `fn` once every write queued so far (and in this event-loop turn) is
+   * committed, after the earlier hooks and flushes, in order. A failed commit
+   * does not drop it: it waits for the retry that succeeds. This is how what
+   * a client is told waits for the commit that made it true.
+   */
+  afterCommit(fn: () => void): void {
+    this.waiters.push({ ok: fn });
+    if (!this.scheduled && this.failed === undefined) {
+      this.scheduled = true;
+      setImmediate(() => this.commit());
+    }
+  }
+
+  /**
+   * Drops the queued (uncommitted) writes of these jobs before the next
+   * commit: the submission that made them failed and the jobs are forgotten.
+   * Writes already committed stay (a submit's writes are all in one commit,
+   * so there are none).
+   */
+  discardJobs(ids: Iterable<number>): void {
+    this.doomed ??= new Set();
+    for (const id of ids) this.doomed.add(id);
+  }
+
+  private dropDoomed(): void {
+    const doomed = this.doomed!;
+    this.doomed = undefined;
+    const q: Array<() => void> = [];
+    const o: number[] = [];
+    for (let i = 0; i < this.queue.length; i++) {
+      const owner = this.owners[i]!;
+      if (owner !== 0 && doomed.has(owner)) continue;
+      q.push(this.queue[i]!);
+      o.push(owner);
+    }
+    this.queue = q;
+    this.owners = o;
   }
 
   appendEvent(jobid: number, seq: number, ev: StoredEvent): void {
     const ctx = ev.context === undefined ? null : JSON.stringify(ev.context);
-    this.enqueue(() => this.st.event.run(jobid, seq, ev.timestamp, ev.name, ctx));
+    this.enqueue(jobid, () => this.st.event.run(jobid, seq, ev.timestamp, ev.name, ctx));
   }
 
   putJob(rec: JobRecord): void {
     const copy = { ...rec };
-    this.enqueue(() => this.st.job.run(copy));
+    this.enqueue(rec.id, () => this.st.job.run(copy));
   }
 
   /** Updates a job's row except its stored jobspec (which keeps the submitted text). */
   finishJob(rec: JobRecord): void {
     const { jobspec: _ignored, ...copy } = rec;
-    this.enqueue(() => this.st.finish.run(copy));
+    this.enqueue(rec.id, () => this.st.finish.run(copy));
   }
 
   appendOutput(jobid: number, seq: number, rec: OutputRecord): void {
-    this.enqueue(() => this.st.output.run(jobid, seq, rec.rank, rec.stream, rec.data, rec.eof ? 1 : 0));
+    this.enqueue(jobid, () => this.st.output.run(jobid, seq, rec.rank, rec.stream, rec.data, rec.eof ? 1 : 0));
   }
 
   kvPut(key: string, value: unknown): void {
     const v = JSON.stringify(value);
-    this.enqueue(() => this.st.kvSet.run(key, v));
+    this.enqueue(0, () => this.st.kvSet.run(key, v));
   }
 
   kvGet<T>(key: string): T | undefined {
@@ -243,7 +405,69 @@ export class Store {
   }
 
   close(): void {
-    this.commit();
+    this.closed = true;
+    clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    this.attempt();
+    if (this.queue.length > 0) this.log(`fractal store: closing with ${this.queue.length} write(s) that could not be saved (${this.failed?.message ?? 'unknown error'}); jobs that were running are recovered from their executors at the next start`);
     this.db.close();
   }
+}
+
+/** Writes a line to stderr; a full disk or a closed pipe under stderr must never take the process down. */
+export function safeStderr(msg: string): void {
+  try {
+    process.stderr.write(msg.endsWith('\n') ? msg : msg + '\n');
+  } catch { /* counted by the process's stderr error handler, if any */ }
+}
+
+const SPACE_CODES = new Set(['SQLITE_FULL', 'ENOSPC', 'EDQUOT']);
+
+/** Free bytes for unprivileged writers on the file system that holds `dir`, or undefined. */
+function freeBytes(dir: string): number | undefined {
+  try {
+    const s = statfsSync(dir);
+    return s.bavail * s.bsize;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * A failed commit as the FractalError clients see. Space and I/O errors
+ * (SQLITE_FULL, SQLITE_IOERR_* on a file system with no room left, ENOSPC)
+ * start with "ENOSPC: the state directory's file system is full" and name the
+ * directory; other failures say what failed and where.
+ */
+export function writeError(e: unknown, dbPath: string): FractalError {
+  const dir = dirname(dbPath);
+  const code = String((e as { code?: unknown })?.code ?? '');
+  const msg = e instanceof Error ? e.message : String(e);
+  const free = freeBytes(dir);
+  const full = SPACE_CODES.has(code) || (code.startsWith('SQLITE_IOERR') && free !== undefined && free < 1024 * 1024);
+  if (full) {
+    return new FractalError(ErrorCodes.NO_SPACE, `ENOSPC: the state directory's file system is full (${dir}): free space there or give the instance a larger --state-dir; running jobs keep running and their state is kept in memory and written as soon as space returns (${code || msg})`);
+  }
+  if (code.startsWith('SQLITE_IOERR')) {
+    return new FractalError(ErrorCodes.IO, `EIO: the state database ${dbPath} cannot be written (${code}: ${msg}): check the disk under ${dir} (dmesg); the broker retries by itself and keeps the writes in memory meanwhile`);
+  }
+  return new FractalError(ErrorCodes.INTERNAL, `the state database ${dbPath} cannot be written (${code ? code + ': ' : ''}${msg}); the broker keeps the writes in memory and retries; see the broker log`);
+}
+
+/** An error opening the store at start as a one-line message that names the file and what to do. */
+export function openError(e: unknown, dbPath: string): FractalError {
+  if (e instanceof FractalError) return e;
+  const code = String((e as { code?: unknown })?.code ?? '');
+  const msg = e instanceof Error ? e.message : String(e);
+  if (code === 'SQLITE_NOTADB' || code.startsWith('SQLITE_CORRUPT')) {
+    return new FractalError(ErrorCodes.CORRUPT, `the state database ${dbPath} is damaged (${code}: ${msg}): move it aside (mv ${dbPath} ${dbPath}.damaged; also its -wal and -shm files) to start with an empty state, or restore it from a backup, then start again`);
+  }
+  if (code === 'SQLITE_CANTOPEN' || code.startsWith('SQLITE_READONLY') || code === 'SQLITE_PERM' || code === 'SQLITE_AUTH' || /cannot open database/i.test(msg)) {
+    return new FractalError(ErrorCodes.PERMISSION, `cannot open the state database ${dbPath} (${code ? code + ': ' : ''}${msg}): check that ${dirname(dbPath)} exists and that ${dbPath} is readable and writable by the instance owner`);
+  }
+  if (SPACE_CODES.has(code) || code.startsWith('SQLITE_IOERR')) {
+    const w = writeError(e, dbPath);
+    return new FractalError(w.code, `cannot open the state database: ${w.message.replace(/; running jobs keep running.*$/, '')}`);
+  }
+  return new FractalError(ErrorCodes.INTERNAL, `cannot open the state database ${dbPath} (${code ? code + ': ' : ''}${msg}): move it aside or restore it from a backup if this persists`);
 }

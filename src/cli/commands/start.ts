@@ -48,12 +48,22 @@ function waitReady(child: ChildProcess, timeoutMs: number): Promise<string> {
     const timer = setTimeout(() => reject(new FractalError(ErrorCodes.TIMEOUT, `the instance did not become ready within ${timeoutMs / 1000}s`)), timeoutMs);
     const pipe = child.stdio[3] as NodeJS.ReadableStream | null;
     pipe?.setEncoding('utf8');
+    let failure: string | undefined;
     pipe?.on('data', (d: string) => {
       buf += d;
       const m = /^ready (\S+)/m.exec(buf);
       if (m) { clearTimeout(timer); resolvePromise(m[1]!); }
+      // Rank 0 says why it could not start (e.g. a damaged state database): that line is the error.
+      const f = /^error (.+)$/m.exec(buf);
+      if (f) failure = f[1]!;
     });
-    child.once('exit', (code) => { clearTimeout(timer); reject(new FractalError(ErrorCodes.INTERNAL, `broker rank 0 exited during start-up (code ${code})`)); });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      // The pipe may still hold the reason: read it to its end before deciding what to say.
+      const say = () => reject(failure !== undefined ? new FractalError(ErrorCodes.INTERNAL, failure) : new FractalError(ErrorCodes.INTERNAL, `broker rank 0 exited during start-up (code ${code})`));
+      if (failure !== undefined || !pipe || (pipe as NodeJS.ReadableStream & { readableEnded?: boolean }).readableEnded) say();
+      else { pipe.once('end', say); setTimeout(say, 1000).unref(); }
+    });
   });
 }
 

@@ -15,7 +15,7 @@ import {
 } from '../../protocol/index.js';
 import type { JobRecord, Store } from '../../store/index.js';
 import { Rv1 } from '../../resource/index.js';
-import { DEFERRED, type BrokerModule, type ModuleContext, type Req } from '../../service/index.js';
+import { DEFERRED, type BrokerModule, type ModuleContext, type Req, type ServiceEntry } from '../../service/index.js';
 import { applyEvent, newJob, resultOf, returnCodeOf, type Job } from './job.js';
 import { evaluate, parseDependencies, type Dependency } from './deps.js';
 import { MultiFactor, accountOf, priorityPlugin, type PriorityPlugin } from './priority.js';
@@ -29,6 +29,14 @@ interface Flight {
   cancelAlloc?: boolean;
   killSent?: boolean;
 }
+
+/** Something a client or another module is told, held until the commit that makes it true: a job event for watchers, or a callback. */
+type Note = { id: number; ev: JobEvent } | (() => void);
+
+/** Requests that change state: refused at once while the store cannot write, answered only once their changes are durable. */
+const MUTATING = new Set(['job-manager.cancel', 'job-manager.raise', 'job-manager.urgency', 'job-manager.update', 'job-manager.queue-enable', 'job-manager.queue-start']);
+/** Requests whose immediate answers report state: answered once what they report is durable. */
+const REPORTING = new Set(['job-manager.wait']);
 
 interface SubmitPayload {
   jobspec: Record<string, unknown>;
@@ -91,11 +99,19 @@ export class JobManager implements BrokerModule {
   private queueDisabledReason = '';
   private queueStarted = true;
   private stopping = false;
+  /** Jobs whose submission is not durable yet: no action runs for them (they may still be forgotten). */
+  private readonly unsaved = new Set<number>();
+  /** Jobs that became INACTIVE and whose final writes are not durable yet (answered from memory meanwhile). */
+  private readonly retiring = new Map<number, Job>();
+  /** What waits for the next successful commit, in order (see `release`). */
+  private notes: Note[] = [];
 
   async start(ctx: ModuleContext): Promise<void> {
     this.ctx = ctx;
     if (!ctx.store) throw new Error('job-manager needs the instance store (rank 0)');
     this.store = ctx.store;
+    // When the store writes again, the actions held back meanwhile (new allocations, new starts) go ahead.
+    this.store.onStatus((failure) => { if (failure === undefined && !this.stopping) for (const id of [...this.jobs.keys()]) this.action(id); });
     this.priority = priorityPlugin(ctx.broker.attrs);
     this.startPriorityUpdates(ctx);
     ctx.subscribe('accounting.update', (_t, p) => {
@@ -105,7 +121,7 @@ export class JobManager implements BrokerModule {
     this.nextId = Math.max(this.store.maxJobId(), this.store.kvGet<number>('job-manager.last-id') ?? 0) + 1;
     const q = this.store.kvGet<{ enabled: boolean; reason: string; started: boolean }>('job-manager.queue');
     if (q) { this.queueEnabled = q.enabled; this.queueDisabledReason = q.reason; this.queueStarted = q.started; }
-    ctx.register([
+    ctx.register(this.durableAnswers([
       { topic: 'job-manager.submit', internal: true, handler: (r) => this.submit(r) },
       { topic: 'job-manager.list', handler: (r) => this.list(r.payload as ListRequest, r.cred) },
       { topic: 'job-manager.info', handler: (r) => this.info(r.payload as { id: number }) },
@@ -124,7 +140,7 @@ export class JobManager implements BrokerModule {
       { topic: 'job-manager.queue-idle', handler: (r) => this.queueWait(r, this.idleWaiters) },
       { topic: 'job-manager.stats', handler: () => this.stats() },
       { topic: 'job-manager.preempt', internal: true, handler: (r) => this.preempt(r.payload as { id: number; by: number; requeue: boolean }) },
-    ]);
+    ]));
     await this.restart();
   }
 
@@ -206,10 +222,56 @@ export class JobManager implements BrokerModule {
     this.activeByUser.set(job.userid, (this.activeByUser.get(job.userid) ?? 0) + d);
   }
 
+  /** Watchers hear of an event once it is durable (the commit after `post` queued it), in order. */
   private notify(job: Job, ev: JobEvent): void {
-    for (const r of this.journals) r.respond({ id: job.id, event: ev }, true);
-    const ws = this.logWatchers.get(job.id);
-    if (ws) for (const r of ws) r.respond(ev, true);
+    this.release({ id: job.id, ev });
+  }
+
+  /**
+   * Holds `n` until the next successful commit (which carries every write
+   * queued before it), then delivers it in order. While the store cannot
+   * write, notes wait in memory with the writes they describe.
+   */
+  private release(n: Note): void {
+    if (this.notes.push(n) === 1) this.store.afterCommit(this.deliverNotes);
+  }
+
+  private readonly deliverNotes = (): void => {
+    const notes = this.notes;
+    this.notes = [];
+    for (const n of notes) {
+      if (typeof n === 'function') { n(); continue; }
+      for (const r of this.journals) r.respond({ id: n.id, event: n.ev }, true);
+      const ws = this.logWatchers.get(n.id);
+      if (ws) for (const r of ws) r.respond(n.ev, true);
+    }
+  };
+
+  /** Resolves once everything changed so far is durable (after the notes queued before it). */
+  private durable(): Promise<void> {
+    return new Promise((resolve) => this.release(resolve));
+  }
+
+  /**
+   * State-changing requests are refused with the store's error while it
+   * cannot write (nothing changes), and answered only after their changes
+   * are durable; `wait` answers likewise wait for durability.
+   */
+  private durableAnswers(entries: ServiceEntry[]): ServiceEntry[] {
+    return entries.map((e) => {
+      const mutating = MUTATING.has(e.topic);
+      if (!mutating && !REPORTING.has(e.topic)) return e;
+      const h = e.handler;
+      return {
+        ...e,
+        handler: async (r: Req) => {
+          if (mutating && this.store.failure) throw this.store.failure;
+          const out = await h(r);
+          if (out !== DEFERRED) await this.durable();
+          return out;
+        },
+      };
+    });
   }
 
   private onStateChange(job: Job, _from: JobStateName): void {
@@ -222,8 +284,10 @@ export class JobManager implements BrokerModule {
 
   private action(id: number): void {
     const job = this.jobs.get(id);
-    if (!job || this.stopping) return;
+    if (!job || this.stopping || this.unsaved.has(id)) return;
     const f = this.flightOf(id);
+    // While the store cannot write, no new work starts (held SCHED/RUN jobs go on when it recovers, see start()).
+    const writable = this.store.failure === undefined;
     switch (job.state) {
       case 'DEPEND':
         if (job.deps.length === 0) this.post(job, 'depend');
@@ -232,7 +296,7 @@ export class JobManager implements BrokerModule {
         this.post(job, 'priority', { priority: this.computePriority(job) });
         break;
       case 'SCHED':
-        if (!f.alloc && this.queueStarted && job.priority > 0) {
+        if (!f.alloc && this.queueStarted && job.priority > 0 && writable) {
           const over = this.limits.check(job);
           if (over !== undefined) this.limitHeld.set(job.id, over);
           else {
@@ -243,7 +307,7 @@ export class JobManager implements BrokerModule {
         else if (f.alloc && !f.cancelAlloc && (job.priority === 0 || !this.queueStarted)) this.cancelAlloc(job, f);
         break;
       case 'RUN':
-        if (!f.exec) this.startExec(job, f);
+        if (!f.exec && (writable || job.started)) this.startExec(job, f);
         break;
       case 'CLEANUP':
         this.cleanup(job, f);
@@ -316,8 +380,8 @@ export class JobManager implements BrokerModule {
         case 'release': {
           f.exec = false;
           if (!cur.released) this.post(this.jobs.get(job.id) ?? cur, 'release', { ranks: 'all', final: true });
-          // The executor keeps the result until this is durable.
-          void this.store.flush().then(() => this.ctx.rpc('exec.done', { id: job.id }).catch(() => {}));
+          // The executor keeps the result until the job's end is durable (however long the disk stays full).
+          this.release(() => { this.ctx.rpc('exec.done', { id: job.id }).catch(() => {}); });
           break;
         }
       }
@@ -375,30 +439,35 @@ export class JobManager implements BrokerModule {
   private onInactive(job: Job): void {
     this.finishedSinceGc++;
     this.limitHeld.delete(job.id);
-    if (job.t_run !== undefined && job.t_inactive !== undefined) {
-      // Usage for accounting: what the job held, for as long as it ran.
-      let ncores = job.request.nslots * job.request.coresPerSlot, ngpus = job.request.nslots * job.request.gpusPerSlot;
-      try {
-        const R = Rv1.parse(job.R);
-        ncores = R.ncores;
-        ngpus = R.ngpus;
-      } catch { /* no R: the request's counts */ }
-      this.ctx.publish('job-manager.inactive', { id: job.id, userid: job.userid, account: accountOf(job), t_run: job.t_run, t_inactive: job.t_inactive, ncores, ngpus });
-    }
     const t = this.timers.get(job.id);
     if (t) { clearTimeout(t); this.timers.delete(job.id); }
     this.store.finishJob(this.record(job));
     this.jobs.delete(job.id);
     this.flight.delete(job.id);
+    this.retiring.set(job.id, job);
     this.resolveDependents(job);
-    const info = this.waitResult(job);
-    for (const r of this.waiters.get(job.id) ?? []) r.respond(info);
-    this.waiters.delete(job.id);
-    const ws = this.logWatchers.get(job.id);
-    if (ws) for (const r of ws) r.respond(null);
-    this.logWatchers.delete(job.id);
-    for (const w of this.waitAll) if (w.userid === undefined || w.userid === job.userid) { if (!info.success) w.failed++; }
-    this.checkQueueWaiters();
+    // Waiters, followers and the accounting hear of the end once it is durable.
+    this.release(() => {
+      this.retiring.delete(job.id);
+      if (job.t_run !== undefined && job.t_inactive !== undefined) {
+        // Usage for accounting: what the job held, for as long as it ran.
+        let ncores = job.request.nslots * job.request.coresPerSlot, ngpus = job.request.nslots * job.request.gpusPerSlot;
+        try {
+          const R = Rv1.parse(job.R);
+          ncores = R.ncores;
+          ngpus = R.ngpus;
+        } catch { /* no R: the request's counts */ }
+        this.ctx.publish('job-manager.inactive', { id: job.id, userid: job.userid, account: accountOf(job), t_run: job.t_run, t_inactive: job.t_inactive, ncores, ngpus });
+      }
+      const info = this.waitResult(job);
+      for (const r of this.waiters.get(job.id) ?? []) r.respond(info);
+      this.waiters.delete(job.id);
+      const ws = this.logWatchers.get(job.id);
+      if (ws) for (const r of ws) r.respond(null);
+      this.logWatchers.delete(job.id);
+      for (const w of this.waitAll) if (w.userid === undefined || w.userid === job.userid) { if (!info.success) w.failed++; }
+      this.checkQueueWaiters();
+    });
   }
 
   // ---- dependencies ---------------------------------------------------------------
@@ -474,22 +543,67 @@ export class JobManager implements BrokerModule {
     const deps = parseDependencies(system);
     for (const d of deps) if (d.scheme !== 'begin-time') this.dependencyVerdict(d); // unknown targets are rejected before an id is used
     // The full jobspec (with the environment) lives in the store; memory keeps it without the environment.
+    // A full disk refuses new work up front (nothing is allocated, no id is used).
+    if (this.store.failure) throw this.store.failure;
     const fullText = JSON.stringify({ jobspec: p.jobspec, request: p.request });
     const lean = withoutEnvironment(p.jobspec);
     const ids: number[] = [];
-    for (let i = 0; i < count; i++) {
-      const id = this.nextId++;
-      ids.push(id);
-      const job0 = newJob(id, lean, p.request, p.name);
-      this.jobs.set(id, job0);
-      let job = this.post(job0, 'submit', { userid: req.cred.userid, urgency: p.urgency, flags: p.flags, version: 1 });
-      // The job row is written with the first event so that a restart finds the job.
-      this.store.putJob(this.record(job, fullText));
-      job = this.addDependencies(job, deps);
-      if (job.state === 'NEW') this.post(job, 'validate');
+    try {
+      for (let i = 0; i < count; i++) {
+        // Ids are never given back, even when this submission fails: none is ever reused.
+        const id = this.nextId++;
+        ids.push(id);
+        // No action (scheduling, running) until the submission is durable.
+        this.unsaved.add(id);
+        const job0 = newJob(id, lean, p.request, p.name);
+        this.jobs.set(id, job0);
+        let job = this.post(job0, 'submit', { userid: req.cred.userid, urgency: p.urgency, flags: p.flags, version: 1 });
+        // The job row is written with the first event so that a restart finds the job.
+        this.store.putJob(this.record(job, fullText));
+        job = this.addDependencies(job, deps);
+        if (job.state === 'NEW') this.post(job, 'validate');
+      }
+      await this.store.flush();
+    } catch (e) {
+      // Not durable: the jobs never existed (their queued writes are dropped, nothing ran).
+      this.forget(ids);
+      throw e;
     }
-    await this.store.flush();
+    for (const id of ids) this.unsaved.delete(id);
+    for (const id of ids) this.action(id);
     return p.count === undefined ? { id: ids[0] } : { id: ids[0], ids };
+  }
+
+  /** Undoes a submission that could not be made durable: its jobs leave memory, the store and every list. */
+  private forget(ids: number[]): void {
+    if (ids.length === 0) return;
+    const gone = new Set(ids);
+    this.store.discardJobs(gone);
+    this.notes = this.notes.filter((n) => typeof n === 'function' || !gone.has(n.id));
+    for (const id of ids) {
+      this.unsaved.delete(id);
+      const job = this.jobs.get(id);
+      if (!job) continue;
+      this.count(job, -1);
+      this.jobs.delete(id);
+      this.flight.delete(id);
+      this.annotations.delete(id);
+      this.limitHeld.delete(id);
+      const t = this.timers.get(id);
+      if (t) { clearTimeout(t); this.timers.delete(id); }
+      const err = new FractalError(ErrorCodes.NOT_FOUND, `job ${id} was not submitted: its submission could not be saved`);
+      for (const r of this.waiters.get(id) ?? []) r.error(err);
+      this.waiters.delete(id);
+      for (const r of this.logWatchers.get(id) ?? []) r.respond(null);
+      this.logWatchers.delete(id);
+    }
+    for (const [target, list] of this.depWaiters) {
+      const keep = list.filter((w) => !gone.has(w.id));
+      if (keep.length === list.length) continue;
+      if (keep.length) this.depWaiters.set(target, keep);
+      else this.depWaiters.delete(target);
+    }
+    this.checkQueueWaiters();
   }
 
   /** The job's jobspec as submitted (with its environment), with later jobspec-update changes. */
@@ -619,10 +733,15 @@ export class JobManager implements BrokerModule {
     return { jobs: Number.isFinite(limit) ? out.slice(0, limit) : out };
   }
 
-  /** A job's row from the store, after committing queued writes (a job that just became inactive is only queued). */
+  /**
+   * A job's row from the store; a job that just became inactive (its final
+   * writes still queued) is answered from memory. It never forces a commit
+   * (a submit calls it between its writes, which must commit together).
+   */
   private stored(id: number): JobRecord | undefined {
-    this.store.commit();
-    return this.store.getJob(id);
+    const j = this.retiring.get(id);
+    const rec = this.store.getJob(id);
+    return j && rec ? { ...this.record(j), jobspec: rec.jobspec } : rec;
   }
 
   private lookup(id: unknown): Job | JobRecord {
@@ -640,12 +759,13 @@ export class JobManager implements BrokerModule {
     return { job: this.recordToInfo(r), jobspec: (JSON.parse(r.jobspec) as { jobspec: unknown }).jobspec, R: r.R ? JSON.parse(r.R) as unknown : null };
   }
 
-  private async eventlog(req: Req): Promise<unknown> {
+  private eventlog(req: Req): unknown {
     const p = req.payload as { id: number; follow?: boolean };
     const j = this.lookup(p?.id);
-    await this.store.flush();
+    // The stored log is exactly the events already released to followers (see `release`): read it,
+    // then follow, in the same turn, and each event arrives once.
     for (const ev of this.store.events(j.id)) req.respond(ev, true);
-    const active = this.jobs.get(j.id);
+    const active = this.jobs.get(j.id) ?? this.retiring.get(j.id);
     if (!p.follow || !active) return null;
     let set = this.logWatchers.get(j.id);
     if (!set) { set = new Set(); this.logWatchers.set(j.id, set); }
@@ -654,10 +774,10 @@ export class JobManager implements BrokerModule {
     return DEFERRED;
   }
 
-  private async journal(req: Req): Promise<unknown> {
+  private journal(req: Req): unknown {
     const p = (req.payload ?? {}) as { backlog?: boolean };
     if (p.backlog !== false) {
-      await this.store.flush();
+      // Backlog = what is durable = what was released (see eventlog).
       for (const { jobid, event } of this.store.allEvents()) req.respond({ id: jobid, event }, true);
     }
     req.respond({ id: -1 }, true); // sentinel: backlog done, live events follow
