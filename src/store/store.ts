@@ -255,7 +255,6 @@ export class Store {
     clearTimeout(this.retryTimer);
     if (this.closed) return;
     this.retryTimer = setTimeout(() => { this.retryTimer = undefined; this.attempt(); }, this.retryMs);
-    this.retryTimer.unref();
     this.retryMs = Math.min(RETRY_MAX_MS, this.retryMs * 2);
   }
 
