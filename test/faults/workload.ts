@@ -6,7 +6,7 @@
  * - one `-N4` job (a task per rank) that exits 7,
  * - one job per rank (`--requires rank:R`) that exits 10+R.
  *
- * Every task appends "JOBID TASKRANK" to starts.log when it starts: a job
+ * Every task appends "JOBID TASKRANK NODEINDEX PID" to starts.log when it starts: a job
  * that ran twice shows twice. Each task's shell carries a unique marker in
  * its command line, so leftovers are found by pgrep (processesMatching).
  */
@@ -25,7 +25,7 @@ export interface Workload {
 
 /** The task command: log the start, wait for the gate file, exit with `code`. A background child is left behind. */
 function script(code: number, gate: string, marker: string): string[] {
-  return ['sh', '-c', `echo "$FRACTAL_JOB_ID $FRACTAL_TASK_RANK" >> starts.log; sh -c 'sleep 300; true' ${marker}-bg & while [ ! -e ${gate} ]; do sleep 0.1; done; exit ${code}`, marker];
+  return ['sh', '-c', `echo "$FRACTAL_JOB_ID $FRACTAL_TASK_RANK $FRACTAL_NODE_RANK $$" >> starts.log; sh -c 'sleep 300; true' ${marker}-bg & while [ ! -e ${gate} ]; do sleep 0.1; done; exit ${code}`, marker];
 }
 
 export async function startWorkload(inst: Instance, tag: string): Promise<Workload> {
@@ -44,6 +44,16 @@ export function startLines(inst: Instance): string[] {
   return existsSync(f) ? readFileSync(f, 'utf8').split('\n').filter(Boolean) : [];
 }
 
+/** Pids of the job's task shells, by node index within the job. */
+export function taskPids(inst: Instance, id: number): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const l of startLines(inst)) {
+    const [job, , node, pid] = l.split(' ').map(Number);
+    if (job === id) out.set(node!, pid!);
+  }
+  return out;
+}
+
 /** Lets the jobs end: `rank` opens the per-rank jobs' gate, `all` the -N4 job's. */
 export function openGate(inst: Instance, which: 'rank' | 'all'): void {
   writeFileSync(join(inst.work, which === 'rank' ? 'go-rank' : 'go-all'), '');
@@ -51,7 +61,7 @@ export function openGate(inst: Instance, which: 'rank' | 'all'): void {
 
 /** Each task of the workload started exactly once (never re-run by a restart). */
 export function assertRanOnce(inst: Instance, w: Workload): void {
-  const lines = startLines(inst).sort();
+  const lines = startLines(inst).map((l) => l.split(' ').slice(0, 2).join(' ')).sort();
   const want = [...[0, 1, 2, 3].map((t) => `${w.all} ${t}`), ...w.perRank.map((id) => `${id} 0`)].sort();
   assert.deepEqual(lines, want, 'every task started exactly once');
 }
