@@ -8,7 +8,9 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Instance, isAlive, waitFor } from '../helpers.js';
-import { assertRanOnce, brokerPid, executorPid, kill9, leftovers, openGate, startWorkload, type Workload } from './workload.js';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { assertRanOnce, brokerPid, executorPid, kill9, leftovers, openGate, startLines, startWorkload, type Workload } from './workload.js';
 
 void describe('kill -9 of rank 0 alone (4 brokers, jobs on every rank)', () => {
   let inst: Instance;
@@ -65,5 +67,30 @@ void describe('kill -9 of rank 0 alone (4 brokers, jobs on every rank)', () => {
 
   void test('no task process of the workload is left', async () => {
     assert.deepEqual(leftovers(w.marker), []);
+  });
+});
+
+void describe('kill -9 of rank 0 over the TCP overlay', () => {
+  let inst: Instance;
+  before(async () => {
+    inst = await Instance.start({ size: 3, coresPerRank: 1, extraArgs: ['-o', 'overlay=tcp'] });
+  });
+  after(async () => {
+    await inst.destroy();
+  });
+
+  void test('the survivors find the restarted rank 0 on its new port; the job ends with its code', async () => {
+    const marker = `fltmk-tcp-${process.pid}-${Date.now()}`;
+    const id = await inst.submit(['-N3', '-n3', '--', 'sh', '-c', 'echo "$FRACTAL_JOB_ID $FRACTAL_TASK_RANK" >> starts.log; while [ ! -e go ]; do sleep 0.1; done; exit 5', marker]);
+    await inst.waitStarted(id);
+    await waitFor('3 tasks to start', () => startLines(inst).length === 3);
+    const oldUri = readFileSync(join(inst.state, 'overlay-0.uri'), 'utf8');
+    await kill9(brokerPid(inst, 0));
+    await inst.startDaemon();
+    assert.notEqual(readFileSync(join(inst.state, 'overlay-0.uri'), 'utf8'), oldUri, 'rank 0 listens on a new port');
+    writeFileSync(join(inst.work, 'go'), '');
+    const j = await inst.waitState(id, ['INACTIVE'], 60000);
+    assert.equal(j.returncode, 5, JSON.stringify(j));
+    assert.equal(startLines(inst).length, 3, 'ran once');
   });
 });
