@@ -109,6 +109,11 @@ export interface BrokerOptions {
   overlayToken?: string;
   /** Local client socket path. */
   localPath: string;
+  /**
+   * Where to find the parent now: its overlay URI and the instance's token. Called again before every
+   * reconnection, so that a restarted parent (new key, new TCP port) is found; default: the options above.
+   */
+  parentLink?: () => { uri: string; token: string };
 }
 
 const OWNER_CRED: Cred = { userid: process.getuid?.() ?? 0, rolemask: ROLE_OWNER };
@@ -128,7 +133,11 @@ export class Broker {
   private servers: net.Server[] = [];
   private childWaiters: Array<() => void> = [];
   private stopping = false;
+  /** The parent link was up once: a later loss means reconnect, not start-up. */
+  private linkedOnce = false;
   onShutdown: () => void = () => {};
+  /** This broker or one of its ancestors (re)joined a parent after losing it: re-announce this rank (e.g. `resource.register`). */
+  onRejoin: () => void = () => {};
 
   constructor(private readonly opts: BrokerOptions) {
     this.info = opts.info;
@@ -190,32 +199,100 @@ export class Broker {
     });
   }
 
+  private parentLink(): { uri: string; token: string } {
+    if (this.opts.parentLink) return this.opts.parentLink();
+    const uri = this.opts.parentUri;
+    if (!uri) throw new FractalError(ErrorCodes.INVALID_ARGUMENT, `rank ${this.rank} needs the parent's overlay URI`);
+    return { uri, token: this.opts.overlayToken ?? '' };
+  }
+
+  /** Dials the parent and says hello; on success the link carries the traffic queued meanwhile. */
+  private async linkParent(): Promise<void> {
+    const { uri, token } = this.parentLink();
+    const conn = await dial(uri);
+    const peer = new ConnPeer('parent', conn, OWNER_CRED, this.parentOf(this.rank));
+    conn.on('message', (m) => this.onMessage(peer, m));
+    conn.on('close', () => this.onPeerClose(peer));
+    // The parent expects hello first; only then may queued traffic flow.
+    try {
+      await this.linkCall(peer, 'overlay.hello', { rank: this.rank, token });
+    } catch (e) {
+      conn.close();
+      throw e;
+    }
+    if (conn.isClosed) throw new FractalError(ErrorCodes.CONNECTION, 'the parent closed the link after hello');
+    // Requests queued before the link was up keep their ids; their responses route back through the same table.
+    for (const [id, fwd] of this.parentStandIn.forwards) peer.forwards.set(id, fwd);
+    peer.nextId = Math.max(peer.nextId, this.parentStandIn.nextId);
+    this.parentStandIn.forwards.clear();
+    this.parent = peer;
+    for (const m of this.parentQueue.splice(0)) peer.send(m);
+    if (this.linkedOnce) {
+      this.log(`re-joined the overlay through rank ${peer.rank}`);
+      // Our whole subtree must re-announce itself: the parent side may be a new broker (rank 0 restarted).
+      this.publish('overlay.rejoined', { rank: this.rank });
+    }
+    this.linkedOnce = true;
+  }
+
+  /**
+   * The parent link was lost (the parent crashed or was restarted): keep this broker, its executor
+   * and its jobs, and dial again until a parent answers. Credentials are re-read on every attempt.
+   */
+  private async reconnectParent(): Promise<void> {
+    let delay = 50;
+    while (!this.stopping && !this.parent) {
+      await new Promise((r) => setTimeout(r, delay));
+      if (this.stopping || this.parent) return;
+      try {
+        await this.linkParent();
+        return;
+      } catch (e) {
+        delay = Math.min(1000, delay * 2);
+        const msg = (e as Error).message;
+        if (msg !== this.lastLinkError) this.log(`parent link: ${msg}; retrying`);
+        this.lastLinkError = msg;
+      }
+    }
+  }
+  private lastLinkError = '';
+
+  /** True when `ancestor` is this rank or above it in the tree. */
+  private isSelfOrAncestor(ancestor: number): boolean {
+    let r = this.rank;
+    for (;;) {
+      if (r === ancestor) return true;
+      if (r === 0) return false;
+      r = this.parentOf(r);
+    }
+  }
+
+  /** The ranks of the subtree rooted at `rank` (itself included). */
+  subtree(rank: number): number[] {
+    const out: number[] = [];
+    const todo = [rank];
+    while (todo.length > 0) {
+      const r = todo.pop()!;
+      if (r >= this.size) continue;
+      out.push(r);
+      for (let i = 1; i <= this.opts.fanout; i++) todo.push(r * this.opts.fanout + i);
+    }
+    return out.sort((a, b) => a - b);
+  }
+
   /** Connects to the parent broker (retrying while it starts), then waits for this broker's own children. */
   async joinOverlay(timeoutMs = 30000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     if (this.rank > 0) {
-      const uri = this.opts.parentUri;
-      if (!uri) throw new FractalError(ErrorCodes.INVALID_ARGUMENT, `rank ${this.rank} needs the parent's overlay URI`);
-      let conn: Connection | undefined;
-      while (!conn) {
+      for (;;) {
         try {
-          conn = await dial(uri);
+          await this.linkParent();
+          break;
         } catch (e) {
           if (Date.now() > deadline) throw e;
           await new Promise((r) => setTimeout(r, 20));
         }
       }
-      const peer = new ConnPeer('parent', conn, OWNER_CRED, this.parentOf(this.rank));
-      conn.on('message', (m) => this.onMessage(peer, m));
-      conn.on('close', () => this.onPeerClose(peer));
-      // The parent expects hello first; only then may queued traffic flow.
-      await this.linkCall(peer, 'overlay.hello', { rank: this.rank, token: this.opts.overlayToken ?? '' });
-      // Requests queued before the link was up keep their ids; their responses route back through the same table.
-      for (const [id, fwd] of this.parentStandIn.forwards) peer.forwards.set(id, fwd);
-      peer.nextId = Math.max(peer.nextId, this.parentStandIn.nextId);
-      this.parentStandIn.forwards.clear();
-      this.parent = peer;
-      for (const m of this.parentQueue.splice(0)) peer.send(m);
     }
     const expected = this.expectedChildren();
     while (expected.some((c) => !this.children.has(c))) {
@@ -265,6 +342,9 @@ export class Broker {
         return;
       }
       const peer = new ConnPeer('child', conn, OWNER_CRED, rank);
+      // A restarted child replaces its dead predecessor's link, if that one is not closed yet.
+      const old = this.children.get(rank);
+      if (old) { this.children.delete(rank); old.conn.close(); }
       this.children.set(rank, peer);
       conn.on('message', (mm) => this.onMessage(peer, mm));
       conn.on('close', () => this.onPeerClose(peer));
@@ -283,12 +363,16 @@ export class Broker {
     peer.forwards.clear();
     if (peer.kind === 'client') this.clients.delete(peer);
     else if (peer.kind === 'child') {
+      if (this.children.get(peer.rank) !== peer) return; // replaced by a new link already
       this.children.delete(peer.rank);
-      if (!this.stopping) this.publish('overlay.lost', { rank: peer.rank });
-    } else if (peer.kind === 'parent' && !this.stopping) {
-      // Without a parent this broker cannot serve the instance any more.
-      this.log('lost connection to parent; shutting down');
-      void this.shutdown();
+      // The whole subtree is cut off until it re-joins (its brokers keep running and dial again).
+      if (!this.stopping) this.publish('overlay.lost', { rank: peer.rank, ranks: this.subtree(peer.rank) });
+    } else if (peer.kind === 'parent' && this.parent === peer) {
+      this.parent = undefined;
+      if (this.stopping) return;
+      // Jobs on this rank keep running: only a real shutdown (broker.shutdown, SIGTERM) stops them.
+      this.log('lost connection to parent; keeping jobs running and reconnecting');
+      void this.reconnectParent();
     }
   }
 
@@ -507,6 +591,13 @@ export class Broker {
       },
     ]);
     this.moduleSubs.push({ prefix: 'broker.shutdown', fn: () => void this.shutdown() });
+    this.moduleSubs.push({
+      prefix: 'overlay.rejoined',
+      fn: (_t, p) => {
+        const r = (p as { rank?: unknown }).rank;
+        if (typeof r === 'number' && this.isSelfOrAncestor(r) && !this.stopping) this.onRejoin();
+      },
+    });
   }
 
   // ---- shutdown -----------------------------------------------------------

@@ -61,10 +61,29 @@ for (const kv of values.attr) {
 }
 
 // Overlay peers prove they belong to this instance with a secret only the owner can read.
-let overlayToken: string | undefined;
-try {
-  overlayToken = readFileSync(join(statedir, 'overlay.key'), 'utf8').trim();
-} catch { /* single broker: no overlay */ }
+const readToken = (): string | undefined => {
+  try {
+    return readFileSync(join(statedir, 'overlay.key'), 'utf8').trim();
+  } catch {
+    return undefined; // single broker: no overlay
+  }
+};
+const overlayToken = readToken();
+const fanout = Math.max(1, Number(values.fanout));
+const overlayUri = values['overlay-uri'] ?? localUri(join(rundir, `overlay-${rank}.sock`));
+const parentRank = Math.floor((rank - 1) / fanout);
+/**
+ * After losing its parent, a broker dials the parent's address as the parent last published it
+ * (`overlay-<rank>.uri`: a restarted parent may listen on a new TCP port) with the key as it is now
+ * (a restart of the whole instance writes a new one).
+ */
+const parentLink = (): { uri: string; token: string } => {
+  let uri = values['parent-uri'] ?? '';
+  try {
+    uri = readFileSync(join(statedir, `overlay-${parentRank}.uri`), 'utf8').trim() || uri;
+  } catch { /* not published: the address we were started with */ }
+  return { uri, token: readToken() ?? '' };
+};
 
 /**
  * Start-up failed: one line in the log and, for `fractal start` waiting on the ready fd, the
@@ -94,9 +113,9 @@ try {
 const broker = new Broker({
   info: { rank, size, rundir, statedir, uri, attrs, hostname: hostname() },
   store,
-  fanout: Math.max(1, Number(values.fanout)),
-  ...(values['parent-uri'] ? { parentUri: values['parent-uri'] } : {}),
-  overlayUri: values['overlay-uri'] ?? localUri(join(rundir, `overlay-${rank}.sock`)),
+  fanout,
+  ...(values['parent-uri'] ? { parentUri: values['parent-uri'], parentLink } : {}),
+  overlayUri,
   ...(overlayToken ? { overlayToken } : {}),
   localPath,
 });
@@ -107,8 +126,23 @@ broker.onShutdown = () => {
 process.on('SIGTERM', () => void broker.shutdown());
 process.on('SIGINT', () => void broker.shutdown());
 
+/** Rank > 0 announces its node to rank 0's inventory: at start, and again whenever it or an ancestor re-joins. */
+const register = (): Promise<unknown> => broker.rpc('resource.register', { rank, resources: discoverLocal(attrs) }, 0);
+broker.onRejoin = () => {
+  if (rank > 0) register().catch((e: unknown) => broker.log(`resource.register after re-joining: ${(e as Error).message}`));
+};
+
+/** Writes a file in the state directory atomically (readers never see half of it). */
+function publishFile(name: string, text: string): void {
+  const f = join(statedir!, name);
+  writeFileSync(f + '.tmp', text);
+  renameSync(f + '.tmp', f);
+}
+
 try {
   await broker.listen();
+  // Children (and `fractal start` restarting missing ranks) find this broker's overlay address here.
+  if (size > 1) publishFile(`overlay-${rank}.uri`, overlayUri + '\n');
   await broker.loadModules(perRankModules());
   await broker.joinOverlay();
   if (rank === 0) {
@@ -117,7 +151,7 @@ try {
     writeFileSync(uriFile + '.tmp', uri + '\n');
     renameSync(uriFile + '.tmp', uriFile);
   } else {
-    await broker.rpc('resource.register', { rank, resources: discoverLocal(attrs) }, 0);
+    await register();
   }
   if (values['ready-fd'] !== undefined && rank === 0) {
     const fd = Number(values['ready-fd']);

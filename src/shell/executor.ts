@@ -20,6 +20,8 @@ import { waitStatus, type ShellFinished, type ShellJob, type ShellInventory, typ
 interface RunningJob {
   spec: ShellJob;
   procs: ChildProcess[];
+  /** Tasks whose main process has not exited yet; at 0 the job's process groups are killed. */
+  leaders: number;
   remaining: number;
   status: number;
   timedOut: boolean;
@@ -28,6 +30,10 @@ interface RunningJob {
 }
 
 const signum = (s: NodeJS.Signals): number => constants.signals[s] ?? 15;
+
+const isAck = (r: unknown): r is { ack: number } => typeof r === 'object' && r !== null && typeof (r as { ack?: unknown }).ack === 'number';
+const isResult = (r: unknown): r is ShellFinished =>
+  typeof r === 'object' && r !== null && typeof (r as ShellFinished).id === 'number' && typeof (r as ShellFinished).status === 'number';
 
 /** The CPUs task number `local` on this node is bound to: its own share when there are enough, else all of the job's. */
 export function bindingFor(spec: Pick<ShellJob, 'cpus' | 'cpusPerTask' | 'tasks'>, local: number): number[] {
@@ -43,16 +49,34 @@ export class Executor {
   private peer: RpcPeer | undefined;
   private outbox: Array<{ topic: string; payload: unknown }> = [];
   private idleTimer: NodeJS.Timeout | undefined;
+  /** Jobs the broker acknowledged (gave up on) while they still ran: their result is not kept. */
+  private readonly ackedEarly = new Set<number>();
+  /**
+   * The process groups of running jobs, one JSON line per job (`{"id","pgids"}`, then `{"end"}`), so
+   * that the broker can kill them if this process dies (docs/decisions.md, ADR 11).
+   */
+  readonly pgidsPath: string;
 
-  constructor(private readonly resultsPath: string, private readonly idleExitMs: number) {
+  constructor(private readonly resultsPath: string, private readonly idleExitMs: number, pgidsPath?: string, log: (msg: string) => void = (m) => process.stderr.write(`fractal-executor: ${m}\n`)) {
+    this.pgidsPath = pgidsPath ?? resultsPath.replace(/\.results$/, '') + '.pgids';
+    let text = '';
     try {
-      for (const line of readFileSync(resultsPath, 'utf8').split('\n')) {
-        if (!line) continue;
-        const r = JSON.parse(line) as ShellFinished | { ack: number };
-        if ('ack' in r) this.finished.delete(r.ack);
-        else this.finished.set(r.id, r);
-      }
+      text = readFileSync(resultsPath, 'utf8');
     } catch { /* no results yet */ }
+    // One bad line (a torn write at a crash, a disk error) costs that line, never the other results.
+    text.split('\n').forEach((line, i) => {
+      if (!line) return;
+      let r: unknown;
+      try {
+        r = JSON.parse(line);
+      } catch {
+        log(`${resultsPath}:${i + 1}: skipped a corrupt line (${JSON.stringify(line.slice(0, 80))})`);
+        return;
+      }
+      if (isAck(r)) this.finished.delete(r.ack);
+      else if (isResult(r)) this.finished.set(r.id, { id: r.id, status: r.status, timedOut: r.timedOut === true });
+      else log(`${resultsPath}:${i + 1}: skipped a line that is not a result (${JSON.stringify(line.slice(0, 80))})`);
+    });
   }
 
   attach(conn: Connection): void {
@@ -92,12 +116,12 @@ export class Executor {
   }
 
   inventory(): ShellInventory {
-    return { running: [...this.running.keys()], finished: [...this.finished.values()] };
+    return { running: [...this.running.keys()], finished: [...this.finished.values()], pid: process.pid };
   }
 
   start(spec: ShellJob): { started: number } {
     if (this.running.has(spec.id) || this.finished.has(spec.id)) return { started: 0 };
-    const job: RunningJob = { spec, procs: [], remaining: spec.tasks.length, status: 0, timedOut: false };
+    const job: RunningJob = { spec, procs: [], leaders: 0, remaining: spec.tasks.length, status: 0, timedOut: false };
     this.running.set(spec.id, job);
     clearTimeout(this.idleTimer);
     const outFd = spec.stdoutPath ? openSync(spec.stdoutPath, 'a') : undefined;
@@ -124,6 +148,10 @@ export class Executor {
         return;
       }
       job.procs.push(child);
+      if (child.pid !== undefined) {
+        job.leaders++;
+        child.once('exit', () => { if (--job.leaders === 0) this.killGroups(job); });
+      }
       let ended = false;
       const end = (status: number) => { if (!ended) { ended = true; this.taskExit(job, status); } };
       if (!outFd) this.pipe(child.stdout, spec.id, task, 'stdout');
@@ -137,6 +165,8 @@ export class Executor {
     });
     if (outFd !== undefined) closeSync(outFd);
     if (errFd !== undefined && errFd !== outFd) closeSync(errFd);
+    const pgids = job.procs.map((p) => p.pid).filter((p): p is number => p !== undefined);
+    if (pgids.length > 0) appendFileSync(this.pgidsPath, JSON.stringify({ id: spec.id, pgids }) + '\n');
     if (spec.expiration > 0) {
       const ms = Math.max(0, spec.expiration * 1000 - Date.now());
       job.limitTimer = setTimeout(() => {
@@ -161,6 +191,10 @@ export class Executor {
     clearTimeout(job.limitTimer);
     clearTimeout(job.killTimer);
     this.running.delete(job.spec.id);
+    this.killGroups(job);
+    if (job.procs.length > 0) appendFileSync(this.pgidsPath, JSON.stringify({ end: job.spec.id }) + '\n');
+    if (this.running.size === 0) writeFileSync(this.pgidsPath, '');
+    if (this.ackedEarly.delete(job.spec.id)) return; // the broker gave up on it: nobody wants the result
     const r: ShellFinished = { id: job.spec.id, status: job.status, timedOut: job.timedOut };
     this.finished.set(r.id, r);
     this.persist(r);
@@ -187,9 +221,23 @@ export class Executor {
     return { signaled: n };
   }
 
+  /**
+   * The job's main processes have all exited: kill what they left in their process groups
+   * (background children), so that nothing of the job outlives it.
+   */
+  private killGroups(job: RunningJob): void {
+    for (const p of job.procs) {
+      if (p.pid === undefined) continue;
+      try {
+        process.kill(-p.pid, 'SIGKILL');
+      } catch { /* the group is empty */ }
+    }
+  }
+
   ack(ids: number[]): { acked: number } {
     let n = 0;
     for (const id of ids ?? []) {
+      if (this.running.has(id)) this.ackedEarly.add(id);
       if (this.finished.delete(id)) {
         n++;
         this.persist({ ack: id });

@@ -4,3 +4,4 @@
  */
 export * from './types.js';
 export { Executor } from './executor.js';
+export { livePgids, killJobProcesses } from './pgids.js';

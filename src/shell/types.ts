@@ -44,6 +44,8 @@ export interface ShellOutput {
 export interface ShellInventory {
   running: number[];
   finished: ShellFinished[];
+  /** The executor's process id (absent from executors of older versions). */
+  pid?: number;
 }
 
 export function waitStatus(code: number | null, signal: NodeJS.Signals | null, signum: (s: NodeJS.Signals) => number): number {

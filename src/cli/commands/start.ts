@@ -42,6 +42,49 @@ async function alreadyRunning(statedir: string): Promise<string | undefined> {
   }
 }
 
+/**
+ * The ranks of an instance on this state directory whose brokers still run (they answer on their
+ * local socket), with the instance size each reports. After a crash of some brokers, only the
+ * others are started again; the survivors re-join them with their jobs (docs/decisions.md, ADR 11).
+ */
+async function liveRanks(statedir: string, size: number): Promise<Map<number, number>> {
+  const live = new Map<number, number>();
+  await Promise.all(Array.from({ length: size }, async (_, rank) => {
+    const sock = join(statedir, rank === 0 ? 'local.sock' : `local-${rank}.sock`);
+    if (!existsSync(sock)) return;
+    let f;
+    try { f = await connect(`local://${sock}`); } catch { return; } // a stale socket: nobody listens
+    try {
+      const info = await Promise.race([
+        f.rpc<{ size: number }>('broker.info', {}, -2),
+        new Promise<undefined>((r) => setTimeout(() => r(undefined), 10000).unref()),
+      ]);
+      live.set(rank, info?.size ?? size);
+    } catch {
+      live.set(rank, size); // it answered, if only with an error: it runs
+    } finally {
+      f.close();
+    }
+  }));
+  return live;
+}
+
+/** Waits until rank 0's inventory has every rank up again (the restarted ones registered). */
+async function waitAllUp(uri: string, size: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const f = await connect(uri);
+      try {
+        const st = await f.rpc<{ ranks: { rank: number; up: boolean }[] }>('resource.status', {});
+        if (st.ranks.length === size && st.ranks.every((r) => r.up)) return;
+      } finally { f.close(); }
+    } catch { /* not answering yet */ }
+    if (Date.now() > deadline) throw new FractalError(ErrorCodes.TIMEOUT, `the restarted brokers did not join the instance within ${timeoutMs / 1000}s; see the broker-<rank>.log files in the state directory`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 function waitReady(child: ChildProcess, timeoutMs: number): Promise<string> {
   return new Promise((resolvePromise, reject) => {
     let buf = '';
@@ -83,20 +126,32 @@ export default async function start(args: string[], opts: Record<string, unknown
   if (persistent) mkdirSync(statedir, { recursive: true, mode: 0o700 });
   chmodSync(statedir, 0o700);
   if (join(statedir, `overlay-${size}.sock`).length > 100) throw invalid(`--state-dir path is too long for unix sockets (${statedir.length} chars): use a shorter path`);
-  const running = persistent ? await alreadyRunning(statedir) : undefined;
-  if (running) throw new FractalError(ErrorCodes.BUSY, `an instance is already running on ${statedir} (URI ${running}); stop it with \`FRACTAL_URI=${running} fractal shutdown\``);
-  try { unlinkSync(join(statedir, 'uri')); } catch { /* none */ }
+  // Brokers that survived a crash of others keep running with their jobs: start only the missing ranks.
+  const live = persistent ? await liveRanks(statedir, size) : new Map<number, number>();
+  for (const [rank, n] of live) {
+    if (n !== size) throw invalid(`broker rank ${rank} of the instance on ${statedir} still runs with --test-size=${n}; restart with --test-size=${n}, or shut it down first`);
+  }
+  const running = live.has(0) ? await alreadyRunning(statedir) : undefined;
+  if (running && live.size === size) throw new FractalError(ErrorCodes.BUSY, `an instance is already running on ${statedir} (URI ${running}); stop it with \`FRACTAL_URI=${running} fractal shutdown\``);
+  if (live.has(0) && !running) throw new FractalError(ErrorCodes.BUSY, `broker rank 0 on ${statedir} is still starting or stopping; try again in a moment`);
+  if (running && !daemon) throw invalid(`rank 0 of the instance on ${statedir} is running (URI ${running}): use --daemon to restart its missing ranks`);
+  if (!running) try { unlinkSync(join(statedir, 'uri')); } catch { /* none */ }
 
   const env = { ...process.env, PATH: `${FRACTAL_BIN}:${process.env['PATH'] ?? ''}` };
   // Overlay: unix sockets in the state directory, or TCP on loopback with -o overlay=tcp.
   const overlayTcp = attrs.includes('overlay=tcp');
   const overlayUris: string[] = [];
   for (let rank = 0; rank < size; rank++) {
-    overlayUris.push(overlayTcp ? `tcp://127.0.0.1:${await freePort()}` : `local://${join(statedir, `overlay-${rank}.sock`)}`);
+    // A surviving broker keeps the address it published.
+    let published: string | undefined;
+    if (live.has(rank)) try { published = readFileSync(join(statedir, `overlay-${rank}.uri`), 'utf8').trim(); } catch { /* none */ }
+    overlayUris.push(published || (overlayTcp ? `tcp://127.0.0.1:${await freePort()}` : `local://${join(statedir, `overlay-${rank}.sock`)}`));
   }
-  if (size > 1) writeFileSync(join(statedir, 'overlay.key'), randomBytes(32).toString('hex') + '\n', { mode: 0o600 });
-  const brokers: ChildProcess[] = [];
+  // A fresh key for a fresh instance; survivors hold the current one, so it stays.
+  if (size > 1 && live.size === 0) writeFileSync(join(statedir, 'overlay.key'), randomBytes(32).toString('hex') + '\n', { mode: 0o600 });
+  const brokers = new Map<number, ChildProcess>();
   for (let rank = 0; rank < size; rank++) {
+    if (live.has(rank)) continue;
     // A small young generation keeps the broker's RSS low; the extra scavenges cost little at these rates.
     // FRACTAL_BROKER_NODE_ARGS adds Node flags for developers (e.g. --cpu-prof).
     const extra = (process.env['FRACTAL_BROKER_NODE_ARGS'] ?? '').split(/\s+/).filter(Boolean);
@@ -109,16 +164,18 @@ export default async function start(args: string[], opts: Record<string, unknown
     if (daemon) out = openSync(join(statedir, `broker-${rank}.log`), 'a');
     const child = spawn(process.execPath, argv, { stdio: ['ignore', out, out, rank === 0 ? 'pipe' : 'ignore'], detached: daemon, env });
     if (typeof out === 'number') closeSync(out);
-    brokers.push(child);
+    brokers.set(rank, child);
   }
   let uri: string;
   try {
     let ready = false;
-    const earlyExit = brokers.slice(1).map((b, i) => new Promise<never>((_, reject) => b.once('exit', (code) => !ready && reject(new FractalError(ErrorCodes.INTERNAL, `broker rank ${i + 1} exited during start-up (code ${code})${daemon ? `; see ${join(statedir, `broker-${i + 1}.log`)}` : ''}`)))));
-    uri = await Promise.race([waitReady(brokers[0]!, 30000), ...earlyExit]);
+    const earlyExit = [...brokers].filter(([rank]) => rank > 0).map(([rank, b]) => new Promise<never>((_, reject) => b.once('exit', (code) => !ready && reject(new FractalError(ErrorCodes.INTERNAL, `broker rank ${rank} exited during start-up (code ${code})${daemon ? `; see ${join(statedir, `broker-${rank}.log`)}` : ''}`)))));
+    const rank0 = brokers.get(0);
+    const up = rank0 ? waitReady(rank0, 30000) : waitAllUp(running!, size, 30000).then(() => running!);
+    uri = await Promise.race([up, ...earlyExit]);
     ready = true;
   } catch (e) {
-    for (const b of brokers) b.kill('SIGKILL');
+    for (const b of brokers.values()) b.kill('SIGKILL');
     if (!persistent) rmSync(statedir, { recursive: true, force: true });
     throw e;
   }
@@ -128,12 +185,12 @@ export default async function start(args: string[], opts: Record<string, unknown
     mkdirSync(dirname(cur), { recursive: true, mode: 0o700 });
     writeFileSync(cur + '.tmp', uri + '\n');
     renameSync(cur + '.tmp', cur);
-    for (const b of brokers) { b.unref(); (b.stdio[3] as { destroy?: () => void } | null)?.destroy?.(); }
+    for (const b of brokers.values()) { b.unref(); (b.stdio[3] as { destroy?: () => void } | null)?.destroy?.(); }
     process.stdout.write(`${uri}\n`);
     return 0;
   }
 
-  const exited = brokers.map((b) => new Promise<void>((r) => { if (b.exitCode !== null) r(); else b.once('exit', () => r()); }));
+  const exited = [...brokers.values()].map((b) => new Promise<void>((r) => { if (b.exitCode !== null) r(); else b.once('exit', () => r()); }));
   const command = args.length > 0 ? args : [process.env['SHELL'] ?? '/bin/sh'];
   const prog = spawn(command[0]!, command.slice(1), { stdio: 'inherit', env: { ...env, FRACTAL_URI: uri } });
   const onSignal = (sig: NodeJS.Signals) => prog.kill(sig);
@@ -152,7 +209,7 @@ export default async function start(args: string[], opts: Record<string, unknown
   } catch { /* already gone */ }
   const all = Promise.all(exited);
   const timeout = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 10000).unref());
-  if ((await Promise.race([all, timeout])) === 'timeout') for (const b of brokers) b.kill('SIGKILL');
+  if ((await Promise.race([all, timeout])) === 'timeout') for (const b of brokers.values()) b.kill('SIGKILL');
   if (!persistent && existsSync(statedir)) rmSync(statedir, { recursive: true, force: true });
   return code;
 }

@@ -10,6 +10,12 @@
  *
  * Output of jobs without --output files is kept in the store and streamed to
  * `exec.output-watch` clients (`fractal attach`, `fractal run`).
+ *
+ * Faults (docs/decisions.md, ADR 11): a rank whose executor died reports the
+ * jobs it lost (`exec.lost`): they end with an `exec` exception. A broker rank
+ * that is down (`resource.update`) gets a grace (`-o exec.rank-grace`) to come
+ * back; its jobs then end with a `node-failure` exception. When a rank comes
+ * back, shells of jobs that ended meanwhile are killed and acknowledged.
  */
 import { availableParallelism } from 'node:os';
 import { FractalError, ErrorCodes, invalid } from '../../errors/index.js';
@@ -31,6 +37,8 @@ interface ExecJob {
   test?: NodeJS.Timeout | undefined;
   finished: boolean;
   startSent: boolean;
+  /** Test-mode jobs run no shells: nothing to acknowledge or kill. */
+  shells: boolean;
 }
 
 interface OutputState {
@@ -40,6 +48,8 @@ interface OutputState {
 
 /** Seconds between SIGTERM and SIGKILL when a job passes its time limit or is canceled (`-o exec.kill-grace=DURATION`). */
 const KILL_GRACE = 5;
+/** Seconds a lost broker rank has to come back before its jobs get a node-failure exception (`-o exec.rank-grace=DURATION`). */
+const RANK_GRACE = 60;
 
 export class Exec implements BrokerModule {
   readonly name = 'exec';
@@ -49,15 +59,33 @@ export class Exec implements BrokerModule {
   private readonly outputs = new Map<number, OutputState>();
   private readonly recentlyDone = new Set<number>();
   private killGrace = KILL_GRACE;
+  private rankGrace = RANK_GRACE;
+  /** Ranks of jobs that ended and whose results the executors still keep until `exec.done`. */
+  private readonly doneRanks = new Map<number, number[]>();
+  /** Acknowledgements to send, per rank (batched per turn), and those a rank could not take (down). */
+  private readonly acks = new Map<number, Set<number>>();
+  private readonly unacked = new Map<number, Set<number>>();
+  private ackTimer: NodeJS.Immediate | undefined;
+  /** Ranks that are down, with the timer that gives up on their jobs. */
+  private readonly downRanks = new Map<number, NodeJS.Timeout>();
 
   start(ctx: ModuleContext): void {
     this.ctx = ctx;
     const grace = ctx.broker.attrs['exec.kill-grace'];
     if (grace !== undefined) this.killGrace = parseDuration(grace);
+    const rankGrace = ctx.broker.attrs['exec.rank-grace'];
+    if (rankGrace !== undefined) this.rankGrace = parseDuration(rankGrace);
+    ctx.subscribe('resource.update', (_t, p) => {
+      const u = p as { rank?: unknown; up?: unknown };
+      if (typeof u.rank !== 'number' || typeof u.up !== 'boolean') return;
+      if (u.up) this.rankUp(u.rank);
+      else this.rankDown(u.rank);
+    });
     ctx.register([
       { topic: 'exec.start', internal: true, handler: (r) => this.startJob(r) },
       { topic: 'exec.kill', internal: true, handler: (r) => this.kill(r.payload as { id: number; signal?: string }) },
-      { topic: 'exec.done', internal: true, handler: (r) => this.done(r.payload as { id: number }) },
+      { topic: 'exec.done', internal: true, handler: (r) => this.done(r.payload as { id: number; ranks?: number[] }) },
+      { topic: 'exec.lost', internal: true, handler: (r) => this.lost(r.payload as { rank: number; ids: number[]; reason: string }) },
       { topic: 'exec.finished', internal: true, handler: (r) => this.finished(r.payload as ShellFinished & { rank: number }) },
       { topic: 'exec.output', internal: true, handler: (r) => this.output(r.payload as ShellOutput & { rank: number }) },
       { topic: 'exec.output-watch', handler: (r) => this.watch(r) },
@@ -66,6 +94,8 @@ export class Exec implements BrokerModule {
 
   stop(): void {
     for (const j of this.jobs.values()) clearTimeout(j.test);
+    for (const t of this.downRanks.values()) clearTimeout(t);
+    if (this.ackTimer) clearImmediate(this.ackTimer);
   }
 
   private startJob(req: Req): unknown {
@@ -76,13 +106,14 @@ export class Exec implements BrokerModule {
     const entries = R.entries();
     const job: ExecJob = {
       id: p.id, req, ranks: entries.map((e) => e.rank), waiting: new Set(entries.map((e) => e.rank)), status: 0, timedOut: false,
-      duration: p.request.duration, finished: false, startSent: !!p.started,
+      duration: p.request.duration, finished: false, startSent: !!p.started, shells: true,
     };
     this.jobs.set(p.id, job);
     req.onCancel(() => this.jobs.delete(p.id));
     const sys = ((p.jobspec as { attributes?: { system?: Record<string, unknown> } }).attributes?.system ?? {});
     const test = (sys['exec'] as { test?: { run_duration?: unknown } } | undefined)?.test;
     if (test) {
+      job.shells = false;
       this.runTest(job, test.run_duration);
       return DEFERRED;
     }
@@ -163,11 +194,15 @@ export class Exec implements BrokerModule {
     const lists = await Promise.all(job.ranks.map((rank) =>
       this.ctx.rpc<{ running: number[]; finished: ShellFinished[] }>('shell.list', {}, rank).then((l) => ({ rank, l }), () => ({ rank, l: undefined }))));
     let known = false;
+    const ignorant: number[] = [];
     for (const { rank, l } of lists) {
       if (!l) continue;
-      if (l.running.includes(job.id)) known = true;
+      let here = false;
+      if (l.running.includes(job.id)) here = true;
       const f = l.finished.find((x) => x.id === job.id);
-      if (f) { known = true; this.finished({ ...f, rank }); }
+      if (f) { here = true; this.finished({ ...f, rank }); }
+      if (here) known = true;
+      else ignorant.push(rank);
     }
     if (!this.jobs.has(job.id)) return;
     if (known) {
@@ -175,7 +210,14 @@ export class Exec implements BrokerModule {
       this.ctx.log(`job ${job.id}: re-attached to its running shells`);
       // Ranks that ran no task report nothing: do not wait for them.
       const shells = this.buildShellJobs(job, p, sys, R);
-      for (const s of shells) if (s.spec.tasks.length === 0) job.waiting.delete(s.rank);
+      const idle = new Set(shells.filter((s) => s.spec.tasks.length === 0).map((s) => s.rank));
+      for (const r of idle) job.waiting.delete(r);
+      // A rank that answered but knows nothing of the job lost its shells (its executor died meanwhile).
+      const lost = ignorant.filter((r) => !idle.has(r) && job.waiting.has(r));
+      if (lost.length > 0) {
+        this.fail(job, `the job's shells on rank ${lost.join(',')} were lost while the broker was down (executor killed or node rebooted); its other tasks were killed`);
+        return;
+      }
       if (job.waiting.size === 0) this.complete(job);
       return;
     }
@@ -207,6 +249,10 @@ export class Exec implements BrokerModule {
     if (job.finished) return;
     job.finished = true;
     this.jobs.delete(job.id);
+    if (job.shells) {
+      this.doneRanks.set(job.id, job.ranks);
+      if (this.doneRanks.size > 100000) this.doneRanks.delete(this.doneRanks.keys().next().value as number);
+    }
     this.closeOutput(job.id);
     if (withFinish) this.send(job, { type: 'start' }); // a job that ran always logs start before finish
     if (job.timedOut) this.send(job, { type: 'exception', etype: 'timeout', severity: 0, note: `the job exceeded its time limit of ${job.duration}s` });
@@ -229,10 +275,92 @@ export class Exec implements BrokerModule {
     return { signaled: true, signal };
   }
 
-  /** The job manager made the job's end durable: executors may forget it. */
+  /** The job manager made the job's end durable: the executors of the job's ranks may forget it. */
   private done(p: { id: number; ranks?: number[] }): unknown {
-    this.ctx.rpc('shell.ack-all', { ids: [p.id] }).catch(() => {});
+    if (typeof p?.id !== 'number') throw invalid('exec.done needs {id, ranks?}');
+    const ranks = Array.isArray(p.ranks) ? p.ranks : this.doneRanks.get(p.id);
+    this.doneRanks.delete(p.id);
+    // Test-mode jobs and jobs this exec never ran (before a restart, nothing known) have nothing to acknowledge...
+    if (!ranks) {
+      // ...unless they ran before a restart: then every rank may hold the result.
+      if (this.recentlyDone.has(p.id)) return {};
+      for (let r = 0; r < this.ctx.broker.size; r++) this.queueAck(r, p.id);
+      return {};
+    }
+    for (const r of ranks) this.queueAck(r, p.id);
     return {};
+  }
+
+  /** Acknowledgements are sent once per turn per rank, however many jobs ended in it. */
+  private queueAck(rank: number, id: number): void {
+    let s = this.acks.get(rank);
+    if (!s) this.acks.set(rank, (s = new Set()));
+    s.add(id);
+    this.ackTimer ??= setImmediate(() => {
+      this.ackTimer = undefined;
+      const batch = [...this.acks];
+      this.acks.clear();
+      for (const [r, ids] of batch) {
+        if (this.downRanks.has(r)) { this.keepUnacked(r, ids); continue; }
+        this.ctx.rpc('shell.ack', { ids: [...ids] }, r).catch(() => this.keepUnacked(r, ids));
+      }
+    });
+  }
+
+  /** A rank that cannot be reached keeps its results: acknowledge them when it comes back. */
+  private keepUnacked(rank: number, ids: Iterable<number>): void {
+    let s = this.unacked.get(rank);
+    if (!s) this.unacked.set(rank, (s = new Set()));
+    for (const id of ids) s.add(id);
+  }
+
+  /** A rank's executor died: the jobs it ran there are lost. */
+  private lost(p: { rank: number; ids: number[]; reason: string }): unknown {
+    if (typeof p?.rank !== 'number' || !Array.isArray(p.ids)) throw invalid('exec.lost needs {rank, ids, reason}');
+    let n = 0;
+    for (const id of p.ids) {
+      const job = this.jobs.get(id);
+      if (!job || !job.waiting.has(p.rank)) continue; // ended, or its part there had finished
+      this.fail(job, `${p.reason}; the job's tasks on rank ${p.rank} were killed`);
+      n++;
+    }
+    return { failed: n };
+  }
+
+  private rankDown(rank: number): void {
+    if (this.downRanks.has(rank)) return;
+    this.ctx.log(`rank ${rank} is down: its jobs keep running for ${this.rankGrace}s while it may come back`);
+    this.downRanks.set(rank, setTimeout(() => this.rankLost(rank), this.rankGrace * 1000));
+  }
+
+  /** The grace ran out: the rank's jobs end with a node-failure exception; their resources return. */
+  private rankLost(rank: number): void {
+    for (const job of [...this.jobs.values()]) {
+      if (!job.shells || !job.waiting.has(rank)) continue;
+      this.send(job, { type: 'exception', etype: 'node-failure', severity: 0, note: `broker rank ${rank} was lost and did not come back within ${this.rankGrace}s` });
+      for (const r of job.ranks) if (r !== rank) this.ctx.rpc('shell.kill', { id: job.id, signal: 'SIGKILL' }, r).catch(() => {});
+      this.complete(job, false);
+    }
+  }
+
+  /** A rank is back: stop waiting, kill shells of jobs that ended meanwhile, acknowledge what it still keeps. */
+  private rankUp(rank: number): void {
+    const t = this.downRanks.get(rank);
+    if (t === undefined) return;
+    clearTimeout(t);
+    this.downRanks.delete(rank);
+    this.ctx.log(`rank ${rank} is back`);
+    this.ctx.rpc<{ running: number[]; finished: ShellFinished[] }>('shell.list', {}, rank).then((l) => {
+      const gone = l.running.filter((id) => !this.jobs.has(id));
+      for (const id of gone) this.ctx.rpc('shell.kill', { id, signal: 'SIGKILL' }, rank).catch(() => {});
+      const ids = new Set([...(this.unacked.get(rank) ?? []), ...gone]);
+      this.unacked.delete(rank);
+      for (const f of l.finished) {
+        // A result that arrived while the rank was cut off completes its job now.
+        if (this.jobs.has(f.id)) this.finished({ ...f, rank });
+      }
+      if (ids.size > 0) this.ctx.rpc('shell.ack', { ids: [...ids] }, rank).catch(() => this.keepUnacked(rank, ids));
+    }, (e: unknown) => this.ctx.log(`rank ${rank} is back but does not answer shell.list: ${(e as Error).message}`));
   }
 
   // ---- output ----------------------------------------------------------------------

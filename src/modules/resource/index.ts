@@ -42,12 +42,15 @@ export class ResourceModule implements BrokerModule {
       { topic: 'resource.drain', ownerOnly: true, handler: (r) => this.drain(r.payload as { targets: string; reason?: string; undrain?: boolean }) },
       { topic: 'resource.undrain', ownerOnly: true, handler: (r) => this.drain({ ...(r.payload as { targets: string }), undrain: true }) },
     ]);
+    // A lost broker cuts off its whole subtree: every rank in it is down until it registers again.
     ctx.subscribe('overlay.lost', (_t, p) => {
-      const rank = (p as { rank: number }).rank;
-      const e = this.ranksMap.get(rank);
-      if (e) {
-        e.up = false;
-        ctx.publish('resource.update', { rank, up: false });
+      const lost = p as { rank: number; ranks?: number[] };
+      for (const rank of lost.ranks ?? [lost.rank]) {
+        const e = this.ranksMap.get(rank);
+        if (e?.up) {
+          e.up = false;
+          ctx.publish('resource.update', { rank, up: false });
+        }
       }
     });
   }
