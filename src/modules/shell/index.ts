@@ -71,7 +71,8 @@ export class ShellModule implements BrokerModule {
     if (this.peer && !this.peer.conn.isClosed) return this.peer;
     const conn = await dial(localUri(this.sock));
     const peer = new RpcPeer(conn);
-    peer.onRequest = (req) => this.fromExecutor(req.topic, req.payload);
+    // Answered once rank 0 took it: the executor sends only a small window ahead (back-pressure).
+    peer.onRequest = (req) => void this.fromExecutor(req.topic, req.payload).then(() => peer.respond(req, {}), (e: unknown) => peer.respondError(req, e));
     conn.on('close', () => { if (this.peer === peer) this.peer = undefined; });
     this.peer = peer;
     return peer;
@@ -107,12 +108,12 @@ export class ShellModule implements BrokerModule {
     }
   }
 
-  private fromExecutor(topic: string, payload: unknown): void {
+  private async fromExecutor(topic: string, payload: unknown): Promise<void> {
     const rank = this.ctx.broker.rank;
     if (topic === 'executor.output') {
-      this.ctx.rpc('exec.output', { ...(payload as ShellOutput), rank }, 0).catch(() => {});
+      await this.ctx.rpc('exec.output', { ...(payload as ShellOutput), rank }, 0);
     } else if (topic === 'executor.finished') {
-      this.ctx.rpc('exec.finished', { ...(payload as ShellFinished), rank }, 0).catch(() => {});
+      await this.ctx.rpc('exec.finished', { ...(payload as ShellFinished), rank }, 0).catch(() => {});
     }
   }
 
