@@ -12,7 +12,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { FractalError, ErrorCodes } from '../errors/index.js';
 import {
-  dial, RpcPeer, type EventMsg, type JobEvent, type JobInfo, type ListRequest, type SubmitRequest, type WaitResponse,
+  dial, RpcPeer, type EventMsg, type JobEvent, type JobInfo, type ListRequest, type OutputChunk, type OutputReadResponse, type SubmitRequest, type WaitResponse,
 } from '../protocol/index.js';
 
 export interface SubmitOptions {
@@ -20,11 +20,7 @@ export interface SubmitOptions {
   flags?: number;
 }
 
-export interface OutputChunk {
-  rank: number;
-  stream: 'stdout' | 'stderr';
-  data: string;
-}
+export type { OutputChunk };
 
 /** Where `fractal start --daemon` records the most recent daemon, for clients without FRACTAL_URI. */
 export function currentInstanceFile(): string {
@@ -113,9 +109,23 @@ export class Fractal {
     });
   }
 
-  /** The job's output (stored, then live with follow). */
-  output(id: number, onChunk: (c: OutputChunk) => void, follow = true): Promise<void> {
-    return this.stream('exec.output-watch', { id, follow }, (p) => { if (p) onChunk(p as OutputChunk); });
+  /**
+   * The job's output (stored, then live with follow), in order. Pages are
+   * pulled one at a time: the next is asked for only after `onChunk` has
+   * taken every chunk of this one (and the promise it returned, if any, has
+   * resolved), so a slow consumer slows the transfer instead of growing memory.
+   */
+  async output(id: number, onChunk: (c: OutputChunk) => unknown, follow = true, pageBytes?: number): Promise<void> {
+    let from = 0;
+    for (;;) {
+      const page = await this.rpc<OutputReadResponse>('exec.output-read', pageBytes === undefined ? { id, from, follow } : { id, from, follow, max_bytes: pageBytes });
+      for (const c of page.chunks) {
+        const r = onChunk(c);
+        if (r instanceof Promise) await r;
+      }
+      from = page.next;
+      if (page.done) return;
+    }
   }
 
   update(id: number, updates: Record<string, unknown>): Promise<unknown> {

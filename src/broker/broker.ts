@@ -13,7 +13,7 @@ import net from 'node:net';
 import { chmodSync, unlinkSync } from 'node:fs';
 import { FractalError, ErrorCodes } from '../errors/index.js';
 import {
-  Connection, dial, parseUri, PendingCalls, NODEID_ANY, NODEID_LOCAL, ROLE_OWNER, serviceOf,
+  Connection, dial, parseUri, PendingCalls, NODEID_ANY, NODEID_LOCAL, ROLE_OWNER, serviceOf, setFrameLimits, parseSize, defaultMaxFrame, PREAUTH_MAX_FRAME,
   type Cred, type UriTarget, type EventMsg, type Message, type RequestMsg, type ResponseMsg,
 } from '../protocol/index.js';
 import type { Store } from '../store/index.js';
@@ -141,6 +141,9 @@ export class Broker {
 
   constructor(private readonly opts: BrokerOptions) {
     this.info = opts.info;
+    // Frame limit of every connection this broker accepts (-o max-frame=SIZE); violations are logged here.
+    const maxFrame = opts.info.attrs['max-frame'];
+    setFrameLimits({ maxFrame: maxFrame === undefined ? undefined : parseSize(maxFrame, 'max-frame'), log: (m) => this.log(m) });
     this.registerBuiltins();
   }
 
@@ -322,8 +325,8 @@ export class Broker {
   }
 
   private acceptChild(sock: net.Socket): void {
-    // A child identifies itself with overlay.hello before anything else.
-    const conn = new Connection(sock);
+    // A child identifies itself with overlay.hello before anything else; until then only a small frame is accepted.
+    const conn = new Connection(sock, { maxFrame: PREAUTH_MAX_FRAME });
     const onFirst = (m: Message) => {
       if (m.t !== 0 || m.topic !== 'overlay.hello') {
         conn.close(new Error('overlay peer did not say hello'));
@@ -341,6 +344,7 @@ export class Broker {
         conn.close();
         return;
       }
+      conn.maxFrame = defaultMaxFrame();
       const peer = new ConnPeer('child', conn, OWNER_CRED, rank);
       // A restarted child replaces its dead predecessor's link, if that one is not closed yet.
       const old = this.children.get(rank);

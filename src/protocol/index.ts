@@ -3,7 +3,8 @@
  * message types, framing and codec, connections, instance URIs.
  */
 export * from './message.js';
-export { encodeFrame, FrameDecoder, MAX_FRAME } from './codec.js';
+export { encodeFrame, FrameDecoder, FORBIDDEN_KEYS, type FrameDecoderOptions, type RefusedMessage } from './codec.js';
+export { MAX_FRAME, DEFAULT_MAX_FRAME, PREAUTH_MAX_FRAME, setFrameLimits, defaultMaxFrame, parseSize, formatSize } from './limits.js';
 export { Connection, dial } from './connection.js';
 export { parseUri, localUri, type UriTarget } from './uri.js';
 export { RpcPeer, PendingCalls, type PendingCall, type RpcStreamHandler } from './rpc.js';

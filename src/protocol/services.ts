@@ -63,6 +63,34 @@ export type ExecStartResponse =
   | { type: 'exception'; etype: string; severity: number; note: string }
   | { type: 'release'; final: boolean };
 
+// ---- job output (exec) ---------------------------------------------------------
+
+export interface OutputChunk {
+  /** Task rank that wrote it. */
+  rank: number;
+  stream: 'stdout' | 'stderr';
+  data: string;
+}
+
+/** `exec.output-read`: one page of a job's output (pull: ask for the next page after taking this one). */
+export interface OutputReadRequest {
+  id: number;
+  /** Sequence number to start from: 0, then the `next` of the previous page. */
+  from?: number;
+  /** Page size in bytes (default 1 MiB, at most 4 MiB); a page holds at least one chunk. */
+  max_bytes?: number;
+  /** Wait for more output while the job may still write (long poll); answered empty after 30 s at most. */
+  follow?: boolean;
+}
+
+export interface OutputReadResponse {
+  chunks: OutputChunk[];
+  /** Where the next page starts. */
+  next: number;
+  /** No more output will come (the job ended and everything was read, or not following). */
+  done: boolean;
+}
+
 // ---- job-manager / listing ----------------------------------------------------
 export interface SubmitRequest {
   jobspec: unknown;

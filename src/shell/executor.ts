@@ -13,7 +13,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, openSync, closeSync, appendFileSync, readFileSync, writeFileSync, renameSync } from 'node:fs';
 import { constants } from 'node:os';
 import { RpcPeer, type Connection, type RequestMsg } from '../protocol/index.js';
-import { invalid } from '../errors/index.js';
+import { invalid, ErrorCodes } from '../errors/index.js';
 import { spawnBound } from './affinity.js';
 import { waitStatus, type ShellFinished, type ShellJob, type ShellInventory, type ShellOutput } from './types.js';
 
@@ -34,6 +34,16 @@ const signum = (s: NodeJS.Signals): number => constants.signals[s] ?? 15;
 const isAck = (r: unknown): r is { ack: number } => typeof r === 'object' && r !== null && typeof (r as { ack?: unknown }).ack === 'number';
 const isResult = (r: unknown): r is ShellFinished =>
   typeof r === 'object' && r !== null && typeof (r as ShellFinished).id === 'number' && typeof (r as ShellFinished).status === 'number';
+/** Messages sent to the broker and not yet answered: pipelining without unbounded buffers. */
+const WINDOW = 16;
+/**
+ * Bytes of output held for the broker (queued and in flight). Beyond it the
+ * tasks' pipes are paused, so a task blocks in write() until the broker has
+ * taken some: nothing is dropped, also while no broker is connected.
+ */
+export const OUTBOX_MAX = 4 * 1024 * 1024;
+
+interface Outgoing { topic: string; payload: unknown; bytes: number; seq: number }
 
 /** The CPUs task number `local` on this node is bound to: its own share when there are enough, else all of the job's. */
 export function bindingFor(spec: Pick<ShellJob, 'cpus' | 'cpusPerTask' | 'tasks'>, local: number): number[] {
@@ -47,13 +57,21 @@ export class Executor {
   /** Results not yet acknowledged by the broker, persisted so that even an executor restart keeps them. */
   private readonly finished = new Map<number, ShellFinished>();
   private peer: RpcPeer | undefined;
-  private outbox: Array<{ topic: string; payload: unknown }> = [];
+  /** Output and finish reports for the broker, in order; sent WINDOW at a time, each answered before more go. */
+  private outbox: Outgoing[] = [];
+  /** Sent on the current broker connection, not yet answered (resent to the next broker if it goes). */
+  private inflight: Outgoing[] = [];
+  private outboxBytes = 0;
+  private outSeq = 0;
+  private readonly paused = new Set<NodeJS.ReadableStream>();
+  /** Output bytes forwarded per running job (for the output limit). */
+  private readonly outputBytes = new Map<number, number>();
   private idleTimer: NodeJS.Timeout | undefined;
   /** Jobs the broker acknowledged (gave up on) while they still ran: their result is not kept. */
   private readonly ackedEarly = new Set<number>();
   /**
    * The process groups of running jobs, one JSON line per job (`{"id","pgids"}`, then `{"end"}`), so
-   * that the broker can kill them if this process dies (docs/decisions.md, ADR 11).
+   * that the broker can kill them if this process dies (docs/decisions.md, ADR 12).
    */
   readonly pgidsPath: string;
 
@@ -86,17 +104,65 @@ export class Executor {
     this.peer = peer;
     peer.onRequest = (req) => this.handle(peer, req);
     conn.on('close', () => {
-      if (this.peer === peer) this.peer = undefined;
+      if (this.peer === peer) {
+        this.peer = undefined;
+        // Unanswered messages may not have arrived: the next broker gets them again.
+        this.requeue(this.inflight);
+        this.inflight = [];
+      }
       this.checkIdle();
     });
-    for (const m of this.outbox) peer.notify(m.topic, m.payload);
-    this.outbox = [];
+    this.requeue(this.inflight);
+    this.inflight = [];
+    this.pump();
     this.checkIdle();
   }
 
-  private send(topic: string, payload: unknown): void {
-    if (this.peer) this.peer.notify(topic, payload);
-    else this.outbox.push({ topic, payload });
+  private send(topic: string, payload: unknown, bytes = 0): void {
+    this.outbox.push({ topic, payload, bytes, seq: this.outSeq++ });
+    this.outboxBytes += bytes;
+    this.pump();
+  }
+
+  private pump(): void {
+    const peer = this.peer;
+    while (peer && !peer.conn.isClosed && !this.retryTimer && this.inflight.length < WINDOW && this.outbox.length > 0) {
+      const m = this.outbox.shift()!;
+      this.inflight.push(m);
+      const answered = (): void => {
+        const i = this.peer === peer ? this.inflight.indexOf(m) : -1;
+        if (i < 0) return; // requeued when the connection closed
+        this.inflight.splice(i, 1);
+        this.outboxBytes -= m.bytes;
+        if (this.outboxBytes <= OUTBOX_MAX / 2) for (const s of this.paused) s.resume();
+        if (this.outboxBytes <= OUTBOX_MAX / 2) this.paused.clear();
+        this.pump();
+      };
+      peer.call(m.topic, m.payload).then(answered, (e: { code?: string }) => {
+        if (peer.conn.isClosed) return;
+        // Rank 0 not ready (restarting, modules loading, parent link down): keep it and try again shortly.
+        if (e.code === ErrorCodes.NO_SERVICE || e.code === ErrorCodes.CONNECTION || e.code === 'ESTARTING') return this.retryLater(peer, m);
+        answered(); // any other error answer still means the broker took it
+      });
+    }
+  }
+
+  /** Puts messages back into the outbox in their original order. */
+  private requeue(items: Outgoing[]): void {
+    for (const m of items) {
+      let i = 0;
+      while (i < this.outbox.length && this.outbox[i]!.seq < m.seq) i++;
+      this.outbox.splice(i, 0, m);
+    }
+  }
+
+  private retryTimer: NodeJS.Timeout | undefined;
+  private retryLater(peer: RpcPeer, m: Outgoing): void {
+    const i = this.peer === peer ? this.inflight.indexOf(m) : -1;
+    if (i < 0) return;
+    this.inflight.splice(i, 1);
+    this.requeue([m]);
+    this.retryTimer ??= setTimeout(() => { this.retryTimer = undefined; this.pump(); }, 200);
   }
 
   private handle(peer: RpcPeer, req: RequestMsg): void {
@@ -180,7 +246,25 @@ export class Executor {
   private pipe(stream: NodeJS.ReadableStream | null, id: number, task: number, name: 'stdout' | 'stderr'): void {
     if (!stream) return;
     stream.setEncoding('utf8');
-    stream.on('data', (data: string) => this.send('executor.output', { id, task, stream: name, data } satisfies ShellOutput));
+    const limit = this.running.get(id)?.spec.outputLimit ?? 0;
+    stream.on('data', (data: string) => {
+      const n = Buffer.byteLength(data);
+      const before = this.outputBytes.get(id) ?? 0;
+      // Past the limit the output is read and dropped, so the tasks never block on it until they are killed.
+      if (limit > 0 && before > limit) return;
+      this.outputBytes.set(id, before + n);
+      // Counted with a per-message overhead, so that many tiny writes are bounded too.
+      this.send('executor.output', { id, task, stream: name, data } satisfies ShellOutput, n + 128);
+      if (limit > 0 && before + n > limit) {
+        // Rank 0 sees the total pass the limit too and raises the job's exception; stop the tasks here at once.
+        this.kill(id, 'SIGTERM');
+      }
+      if (this.outboxBytes > OUTBOX_MAX && !this.paused.has(stream)) {
+        stream.pause();
+        this.paused.add(stream);
+      }
+    });
+    stream.on('close', () => this.paused.delete(stream));
   }
 
   private taskExit(job: RunningJob, status: number): void {
@@ -191,6 +275,7 @@ export class Executor {
     clearTimeout(job.limitTimer);
     clearTimeout(job.killTimer);
     this.running.delete(job.spec.id);
+    this.outputBytes.delete(job.spec.id);
     this.killGroups(job);
     if (job.procs.length > 0) appendFileSync(this.pgidsPath, JSON.stringify({ end: job.spec.id }) + '\n');
     if (this.running.size === 0) writeFileSync(this.pgidsPath, '');

@@ -25,6 +25,8 @@ export interface ShellJob {
   stderrPath?: string;
   /** Local task rank offset environment for SLURM_LOCALID. */
   nodeIndex: number;
+  /** Bytes of output the job may send from this node; beyond it the executor stops forwarding and ends the tasks. */
+  outputLimit?: number;
 }
 
 export interface ShellFinished {

@@ -403,6 +403,35 @@ export class Store {
     }
   }
 
+  // ---- paged output reads (readers never load a job's whole output) ----------
+
+  private outPageStmt: Statement | undefined;
+  private outNextStmt: Statement | undefined;
+
+  /**
+   * Output records of a job from sequence number `from` on, in order, until
+   * about `maxBytes` of data (at least one record when there is one).
+   * Rows are iterated, so no more than one page is ever in memory.
+   */
+  outputPage(jobid: number, from: number, maxBytes: number): Array<OutputRecord & { seq: number }> {
+    this.outPageStmt ??= this.db.prepare('SELECT seq, rank, stream, data, eof FROM output WHERE jobid = ? AND seq >= ? ORDER BY seq');
+    const out: Array<OutputRecord & { seq: number }> = [];
+    let bytes = 0;
+    for (const row of this.outPageStmt.iterate(jobid, from) as IterableIterator<{ seq: number; rank: number; stream: 'stdout' | 'stderr'; data: string; eof: number }>) {
+      out.push(row.eof ? { seq: row.seq, rank: row.rank, stream: row.stream, data: row.data, eof: true } : { seq: row.seq, rank: row.rank, stream: row.stream, data: row.data });
+      bytes += row.data.length;
+      if (bytes >= maxBytes) break; // leaving the loop ends the statement's iteration
+    }
+    return out;
+  }
+
+  /** The sequence number after a job's last stored output record (0 when none). */
+  outputNextSeq(jobid: number): number {
+    this.outNextStmt ??= this.db.prepare('SELECT MAX(seq) AS m FROM output WHERE jobid = ?');
+    const r = this.outNextStmt.get(jobid) as { m: number | null };
+    return r.m === null ? 0 : r.m + 1;
+  }
+
   close(): void {
     this.closed = true;
     clearTimeout(this.retryTimer);

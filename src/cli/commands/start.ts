@@ -45,7 +45,7 @@ async function alreadyRunning(statedir: string): Promise<string | undefined> {
 /**
  * The ranks of an instance on this state directory whose brokers still run (they answer on their
  * local socket), with the instance size each reports. After a crash of some brokers, only the
- * others are started again; the survivors re-join them with their jobs (docs/decisions.md, ADR 11).
+ * others are started again; the survivors re-join them with their jobs (docs/decisions.md, ADR 12).
  */
 async function liveRanks(statedir: string, size: number): Promise<Map<number, number>> {
   const live = new Map<number, number>();

@@ -8,10 +8,11 @@
  * test mode (as Flux's job-exec test mode): no process is started; the job
  * "runs" for that long. This measures the scheduler, job manager and store.
  *
- * Output of jobs without --output files is kept in the store and streamed to
- * `exec.output-watch` clients (`fractal attach`, `fractal run`).
+ * Output of jobs without --output files is kept in the store and read in
+ * pages by `exec.output-read` clients (`fractal attach`, `fractal run`):
+ * see output.ts.
  *
- * Faults (docs/decisions.md, ADR 11): a rank whose executor died reports the
+ * Faults (docs/decisions.md, ADR 12): a rank whose executor died reports the
  * jobs it lost (`exec.lost`): they end with an `exec` exception. A broker rank
  * that is down (`resource.update`) gets a grace (`-o exec.rank-grace`) to come
  * back; its jobs then end with a `node-failure` exception. When a rank comes
@@ -24,7 +25,9 @@ import { parseDuration, type JobRequest } from '../../jobspec/index.js';
 import type { ExecStartRequest, ExecStartResponse } from '../../protocol/index.js';
 import type { ShellFinished, ShellJob, ShellOutput } from '../../shell/index.js';
 import { DEFERRED, type BrokerModule, type ModuleContext, type Req } from '../../service/index.js';
+import { parseSize } from '../../protocol/index.js';
 import { distributeTasks, type RankShare } from './tasks.js';
+import { JobOutput, DEFAULT_OUTPUT_LIMIT } from './output.js';
 
 interface ExecJob {
   id: number;
@@ -41,11 +44,6 @@ interface ExecJob {
   shells: boolean;
 }
 
-interface OutputState {
-  seq: number;
-  watchers: Set<Req>;
-}
-
 /** Seconds between SIGTERM and SIGKILL when a job passes its time limit or is canceled (`-o exec.kill-grace=DURATION`). */
 const KILL_GRACE = 5;
 /** Seconds a lost broker rank has to come back before its jobs get a node-failure exception (`-o exec.rank-grace=DURATION`). */
@@ -56,8 +54,7 @@ export class Exec implements BrokerModule {
   readonly ranks = 'leader' as const;
   private ctx!: ModuleContext;
   private readonly jobs = new Map<number, ExecJob>();
-  private readonly outputs = new Map<number, OutputState>();
-  private readonly recentlyDone = new Set<number>();
+  private out!: JobOutput;
   private killGrace = KILL_GRACE;
   private rankGrace = RANK_GRACE;
   /** Ranks of jobs that ended and whose results the executors still keep until `exec.done`. */
@@ -81,14 +78,20 @@ export class Exec implements BrokerModule {
       if (u.up) this.rankUp(u.rank);
       else this.rankDown(u.rank);
     });
+    const limit = ctx.broker.attrs['exec.output-limit'];
+    this.out = new JobOutput(ctx, limit === undefined ? DEFAULT_OUTPUT_LIMIT : parseSize(limit, 'exec.output-limit'), {
+      isRunning: (id) => this.jobs.has(id),
+      onLimit: (id, note) => this.outputLimit(id, note),
+    });
     ctx.register([
       { topic: 'exec.start', internal: true, handler: (r) => this.startJob(r) },
       { topic: 'exec.kill', internal: true, handler: (r) => this.kill(r.payload as { id: number; signal?: string }) },
       { topic: 'exec.done', internal: true, handler: (r) => this.done(r.payload as { id: number; ranks?: number[] }) },
       { topic: 'exec.lost', internal: true, handler: (r) => this.lost(r.payload as { rank: number; ids: number[]; reason: string }) },
       { topic: 'exec.finished', internal: true, handler: (r) => this.finished(r.payload as ShellFinished & { rank: number }) },
-      { topic: 'exec.output', internal: true, handler: (r) => this.output(r.payload as ShellOutput & { rank: number }) },
-      { topic: 'exec.output-watch', handler: (r) => this.watch(r) },
+      { topic: 'exec.output', internal: true, handler: (r) => this.out.output(r.payload as ShellOutput & { rank: number }) },
+      { topic: 'exec.output-read', handler: (r) => this.out.read(r) },
+      { topic: 'exec.output-watch', handler: () => { throw invalid('exec.output-watch was replaced by exec.output-read (paged, with back-pressure; see docs/api.md)'); } },
     ]);
   }
 
@@ -172,6 +175,7 @@ export class Exec implements BrokerModule {
       const spec: ShellJob = {
         id: p.id, tasks: tasks[i] ?? [], command, cwd, env: { ...env, SLURM_NODEID: String(i), FRACTAL_NODE_RANK: String(i) },
         ntasks, cpus: bind ? s.cores.map((c) => c % ncpu) : [], cpusPerTask: p.request.coresPerSlot, gpus: s.gpus, expiration, killGrace: this.killGrace, nodeIndex: i,
+        outputLimit: this.out.limit,
       };
       if (outTmpl?.stdout?.path) spec.stdoutPath = expand(outTmpl.stdout.path);
       if (outTmpl?.stderr?.path) spec.stderrPath = expand(outTmpl.stderr.path);
@@ -253,7 +257,7 @@ export class Exec implements BrokerModule {
       this.doneRanks.set(job.id, job.ranks);
       if (this.doneRanks.size > 100000) this.doneRanks.delete(this.doneRanks.keys().next().value as number);
     }
-    this.closeOutput(job.id);
+    this.out.close(job.id);
     if (withFinish) this.send(job, { type: 'start' }); // a job that ran always logs start before finish
     if (job.timedOut) this.send(job, { type: 'exception', etype: 'timeout', severity: 0, note: `the job exceeded its time limit of ${job.duration}s` });
     if (withFinish) this.send(job, { type: 'finish', status: job.status });
@@ -283,7 +287,7 @@ export class Exec implements BrokerModule {
     // Test-mode jobs and jobs this exec never ran (before a restart, nothing known) have nothing to acknowledge...
     if (!ranks) {
       // ...unless they ran before a restart: then every rank may hold the result.
-      if (this.recentlyDone.has(p.id)) return {};
+      if (this.out.ended(p.id)) return {};
       for (let r = 0; r < this.ctx.broker.size; r++) this.queueAck(r, p.id);
       return {};
     }
@@ -363,51 +367,11 @@ export class Exec implements BrokerModule {
     }, (e: unknown) => this.ctx.log(`rank ${rank} is back but does not answer shell.list: ${(e as Error).message}`));
   }
 
-  // ---- output ----------------------------------------------------------------------
-
-  private outState(id: number): OutputState {
-    let o = this.outputs.get(id);
-    if (!o) {
-      o = { seq: this.ctx.store ? this.ctx.store.output(id).length : 0, watchers: new Set() };
-      this.outputs.set(id, o);
-    }
-    return o;
-  }
-
-  private output(o: ShellOutput & { rank: number }): unknown {
-    const st = this.outState(o.id);
-    const rec = { rank: o.task, stream: o.stream, data: o.data };
-    this.ctx.store?.appendOutput(o.id, st.seq++, rec);
-    for (const w of st.watchers) w.respond(rec, true);
-    return {};
-  }
-
-  private closeOutput(id: number): void {
-    this.recentlyDone.add(id);
-    if (this.recentlyDone.size > 10000) this.recentlyDone.delete(this.recentlyDone.values().next().value as number);
-    const st = this.outputs.get(id);
-    if (!st) return;
-    this.outputs.delete(id);
-    // Shells send all output before their finish message, in order: nothing more will come.
-    for (const w of st.watchers) w.respond(null);
-  }
-
-  private async watch(req: Req): Promise<unknown> {
-    const p = req.payload as { id: number; follow?: boolean };
-    if (typeof p?.id !== 'number') throw invalid('exec.output-watch needs {id}');
-    const store = this.ctx.store;
-    if (!store) throw new FractalError(ErrorCodes.INTERNAL, 'no store on this rank');
-    await store.flush();
-    for (const r of store.output(p.id)) req.respond(r, true);
-    if (!p.follow || this.recentlyDone.has(p.id)) return null;
-    if (!this.jobs.has(p.id)) {
-      const info = await this.ctx.rpc<{ job: { state: string } }>('job-manager.info', { id: p.id });
-      if (info.job.state === 'INACTIVE' || this.recentlyDone.has(p.id)) return null;
-    }
-    const st = this.outState(p.id);
-    st.watchers.add(req);
-    req.onCancel(() => st.watchers.delete(req));
-    return DEFERRED;
+  /** The job wrote more than the output limit: an exception (the job manager then kills it). */
+  private outputLimit(id: number, note: string): void {
+    const job = this.jobs.get(id);
+    if (!job || job.finished) return;
+    this.send(job, { type: 'exception', etype: 'output-limit', severity: 0, note });
   }
 }
 

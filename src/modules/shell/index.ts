@@ -11,7 +11,7 @@
  * groups (recorded by the executor in exec-<rank>.pgids) are killed, a new
  * executor is started, results the dead one had saved are forwarded, and
  * rank 0 is told which jobs are gone (`exec.lost`), so that they end with
- * an exception and give their resources back (docs/decisions.md, ADR 11).
+ * an exception and give their resources back (docs/decisions.md, ADR 12).
  */
 import { spawn } from 'node:child_process';
 import { openSync, closeSync, readFileSync, writeFileSync } from 'node:fs';
@@ -119,7 +119,8 @@ export class ShellModule implements BrokerModule {
     if (this.peer && !this.peer.conn.isClosed) return this.peer;
     const conn = await dial(localUri(this.sock));
     const peer = new RpcPeer(conn);
-    peer.onRequest = (req) => this.fromExecutor(req.topic, req.payload);
+    // Answered once rank 0 took it: the executor sends only a small window ahead (back-pressure).
+    peer.onRequest = (req) => void this.fromExecutor(req.topic, req.payload).then(() => peer.respond(req, {}), (e: unknown) => peer.respondError(req, e));
     conn.on('close', () => {
       if (this.peer !== peer) return;
       this.peer = undefined;
@@ -212,14 +213,13 @@ export class ShellModule implements BrokerModule {
     for (const f of inv.finished) await this.ctx.rpc('exec.finished', { ...f, rank }, 0).catch(() => {});
     if (ids.size > 0) await this.ctx.rpc('exec.lost', { rank, ids: [...ids], reason }, 0).catch(() => {});
   }
-
-  private fromExecutor(topic: string, payload: unknown): void {
+  private async fromExecutor(topic: string, payload: unknown): Promise<void> {
     const rank = this.ctx.broker.rank;
     if (topic === 'executor.output') {
-      this.ctx.rpc('exec.output', { ...(payload as ShellOutput), rank }, 0).catch(() => {});
+      await this.ctx.rpc('exec.output', { ...(payload as ShellOutput), rank }, 0);
     } else if (topic === 'executor.finished') {
       this.started.delete((payload as ShellFinished).id);
-      this.ctx.rpc('exec.finished', { ...(payload as ShellFinished), rank }, 0).catch(() => {});
+      await this.ctx.rpc('exec.finished', { ...(payload as ShellFinished), rank }, 0).catch(() => {});
     }
   }
 
