@@ -14,6 +14,7 @@ import { existsSync, openSync, closeSync, appendFileSync, readFileSync, writeFil
 import { constants } from 'node:os';
 import { RpcPeer, type Connection, type RequestMsg } from '../protocol/index.js';
 import { invalid } from '../errors/index.js';
+import { setLongTimeout, type LongTimeout } from '../timers/index.js';
 import { spawnBound } from './affinity.js';
 import { waitStatus, type ShellFinished, type ShellJob, type ShellInventory, type ShellOutput } from './types.js';
 
@@ -23,8 +24,8 @@ interface RunningJob {
   remaining: number;
   status: number;
   timedOut: boolean;
-  limitTimer?: NodeJS.Timeout | undefined;
-  killTimer?: NodeJS.Timeout | undefined;
+  limitTimer?: LongTimeout | undefined;
+  killTimer?: LongTimeout | undefined;
 }
 
 const signum = (s: NodeJS.Signals): number => constants.signals[s] ?? 15;
@@ -139,7 +140,7 @@ export class Executor {
     if (errFd !== undefined && errFd !== outFd) closeSync(errFd);
     if (spec.expiration > 0) {
       const ms = Math.max(0, spec.expiration * 1000 - Date.now());
-      job.limitTimer = setTimeout(() => {
+      job.limitTimer = setLongTimeout(() => {
         job.timedOut = true;
         this.kill(spec.id, 'SIGTERM');
       }, ms);
@@ -158,8 +159,8 @@ export class Executor {
     const sev = (s: number) => ((s & 0x7f) ? 0x10000 + (s & 0x7f) : s >> 8);
     if (sev(status) > sev(job.status)) job.status = status;
     if (--job.remaining > 0) return;
-    clearTimeout(job.limitTimer);
-    clearTimeout(job.killTimer);
+    job.limitTimer?.clear();
+    job.killTimer?.clear();
     this.running.delete(job.spec.id);
     const r: ShellFinished = { id: job.spec.id, status: job.status, timedOut: job.timedOut };
     this.finished.set(r.id, r);
@@ -182,7 +183,7 @@ export class Executor {
       } catch { /* already gone */ }
     }
     if ((sig === 'SIGTERM' || sig === 'SIGINT') && !job.killTimer) {
-      job.killTimer = setTimeout(() => this.kill(id, 'SIGKILL'), job.spec.killGrace * 1000);
+      job.killTimer = setLongTimeout(() => this.kill(id, 'SIGKILL'), job.spec.killGrace * 1000);
     }
     return { signaled: n };
   }
