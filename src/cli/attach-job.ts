@@ -4,6 +4,7 @@
  */
 import type { Fractal } from '../api/index.js';
 import type { JobEvent } from '../protocol/index.js';
+import { safeText } from './safe-text.js';
 
 export async function attachJob(f: Fractal, id: number, opts: { label?: boolean } = {}): Promise<number> {
   let started = false;
@@ -22,7 +23,7 @@ export async function attachJob(f: Fractal, id: number, opts: { label?: boolean 
   await f.watch(id, (ev: JobEvent) => {
     if (ev.name === 'start') started = true;
     if (ev.name === 'exception' && ev.context?.['severity'] === 0) {
-      const note = ev.context['note'] ? `: ${String(ev.context['note'])}` : '';
+      const note = ev.context['note'] ? `: ${safeText(String(ev.context['note']))}` : '';
       process.stderr.write(`fractal: job ${id}: ${String(ev.context['type'])} exception${note}\n`);
     }
   });
