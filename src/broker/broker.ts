@@ -128,6 +128,8 @@ export class Broker {
   private servers: net.Server[] = [];
   private childWaiters: Array<() => void> = [];
   private stopping = false;
+  /** Set by main once the modules are loaded; until then client requests are answered ESTARTING (retry). */
+  ready = false;
   onShutdown: () => void = () => {};
 
   constructor(private readonly opts: BrokerOptions) {
@@ -313,6 +315,10 @@ export class Broker {
   }
 
   private route(m: RequestMsg, from: Peer, cred: Cred): void {
+    // Before the modules are loaded a client would get "no service": tell it to retry instead (broker.* always works).
+    if (!this.ready && m.fromClient && serviceOf(m.topic) !== 'broker') {
+      return this.reject(m, from, new FractalError(ErrorCodes.STARTING, `broker rank ${this.rank} is starting: retry in a moment`));
+    }
     const nodeid = m.nodeid ?? NODEID_ANY;
     if (nodeid === NODEID_LOCAL || nodeid === this.rank) return this.dispatch(m, from, cred);
     if (nodeid === NODEID_ANY) {

@@ -81,6 +81,7 @@ try {
   } else {
     await broker.rpc('resource.register', { rank, resources: discoverLocal(attrs) }, 0);
   }
+  broker.ready = true;
   if (values['ready-fd'] !== undefined && rank === 0) {
     const fd = Number(values['ready-fd']);
     try {

@@ -17,6 +17,8 @@ export const ErrorCodes = {
   TIMEOUT: 'ETIMEDOUT',
   INTERNAL: 'EINTERNAL',
   CANCELED: 'ECANCELED',
+  /** The broker is starting (its modules are not loaded yet): retry the same request shortly. Clients do so by themselves. */
+  STARTING: 'ESTARTING',
 } as const;
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
 
