@@ -26,14 +26,14 @@ export interface ConnectOptions {
    * modules are still loading, e.g. during a restart). Default 60 s.
    */
   startingTimeoutMs?: number;
-  /** Called once per call that has waited on a starting broker for a few seconds (the CLI prints it). */
+  /** Called once per call that has waited on a starting broker for startingNoticeMs (the CLI prints it). */
   onStartingWait?: (message: string) => void;
+  /** Default 3 s. */
+  startingNoticeMs?: number;
 }
 
 /** Default bound on waiting for a starting broker. */
 export const STARTING_TIMEOUT_MS = 60_000;
-/** After this long a waiting call reports through onStartingWait. */
-const STARTING_NOTICE_MS = 3_000;
 
 export interface OutputChunk {
   rank: number;
@@ -92,7 +92,7 @@ export class Fractal {
         if (waited >= bound) {
           throw new FractalError(ErrorCodes.STARTING, `the instance at ${this.uri} is still starting after ${Math.round(waited / 1000)}s; check its broker log (broker-0.log in the state directory) and try again`);
         }
-        if (!noticed && waited >= STARTING_NOTICE_MS) {
+        if (!noticed && waited >= (this.opts.startingNoticeMs ?? 3_000)) {
           noticed = true;
           this.opts.onStartingWait?.(`the instance is starting; waiting up to ${Math.round(bound / 1000)}s for it`);
         }
