@@ -22,6 +22,21 @@ export interface SubmitOptions {
 
 export type { OutputChunk };
 
+export interface ConnectOptions {
+  /**
+   * How long calls keep retrying while the broker answers ESTARTING (its
+   * modules are still loading, e.g. during a restart). Default 60 s.
+   */
+  startingTimeoutMs?: number;
+  /** Called once per call that has waited on a starting broker for startingNoticeMs (the CLI prints it). */
+  onStartingWait?: (message: string) => void;
+  /** Default 3 s. */
+  startingNoticeMs?: number;
+}
+
+/** Default bound on waiting for a starting broker. */
+export const STARTING_TIMEOUT_MS = 60_000;
+
 /** Where `fractal start --daemon` records the most recent daemon, for clients without FRACTAL_URI. */
 export function currentInstanceFile(): string {
   return join(process.env['FRACTAL_HOME'] ?? join(homedir(), '.fractal'), 'current');
@@ -42,7 +57,7 @@ export function resolveUri(uri?: string): string {
 export class Fractal {
   private readonly subs: Array<{ prefix: string; fn: (topic: string, payload: unknown) => void }> = [];
 
-  constructor(readonly peer: RpcPeer, readonly uri: string) {
+  constructor(readonly peer: RpcPeer, readonly uri: string, private readonly opts: ConnectOptions = {}) {
     peer.onEvent = (ev: EventMsg) => {
       for (const s of this.subs) if (ev.topic.startsWith(s.prefix)) s.fn(ev.topic, ev.payload);
     };
@@ -50,11 +65,37 @@ export class Fractal {
 
   /** Raw RPC to any service. */
   rpc<T = unknown>(topic: string, payload: unknown = {}, nodeid?: number): Promise<T> {
-    return this.peer.call<T>(topic, payload, nodeid);
+    return this.whenStarted(() => this.peer.call<T>(topic, payload, nodeid));
   }
 
   stream(topic: string, payload: unknown, onData: (p: unknown) => void, nodeid?: number): Promise<void> {
-    return this.peer.stream(topic, payload, onData, nodeid);
+    // ESTARTING comes before any data, so a retried stream delivers nothing twice.
+    return this.whenStarted(() => this.peer.stream(topic, payload, onData, nodeid));
+  }
+
+  /** Runs `call`, again and again while the broker answers ESTARTING, up to the bound. */
+  private async whenStarted<T>(call: () => Promise<T>): Promise<T> {
+    const bound = this.opts.startingTimeoutMs ?? STARTING_TIMEOUT_MS;
+    const t0 = Date.now();
+    let delay = 50;
+    let noticed = false;
+    for (;;) {
+      try {
+        return await call();
+      } catch (e) {
+        if (!(e instanceof FractalError) || e.code !== ErrorCodes.STARTING) throw e;
+        const waited = Date.now() - t0;
+        if (waited >= bound) {
+          throw new FractalError(ErrorCodes.STARTING, `the instance at ${this.uri} is still starting after ${Math.round(waited / 1000)}s; check its broker log (broker-0.log in the state directory) and try again`);
+        }
+        if (!noticed && waited >= (this.opts.startingNoticeMs ?? 3_000)) {
+          noticed = true;
+          this.opts.onStartingWait?.(`the instance is starting; waiting up to ${Math.round(bound / 1000)}s for it`);
+        }
+        await new Promise((r) => setTimeout(r, Math.min(delay, Math.max(1, bound - waited))));
+        delay = Math.min(delay * 2, 1000);
+      }
+    }
   }
 
   async subscribe(prefix: string, fn: (topic: string, payload: unknown) => void): Promise<void> {
@@ -145,8 +186,8 @@ export class Fractal {
   }
 }
 
-export async function connect(uri?: string): Promise<Fractal> {
+export async function connect(uri?: string, opts: ConnectOptions = {}): Promise<Fractal> {
   const u = resolveUri(uri);
   const conn = await dial(u);
-  return new Fractal(new RpcPeer(conn), u);
+  return new Fractal(new RpcPeer(conn), u, opts);
 }

@@ -135,6 +135,8 @@ export class Broker {
   private stopping = false;
   /** The parent link was up once: a later loss means reconnect, not start-up. */
   private linkedOnce = false;
+  /** Set by main once the modules are loaded; until then client requests are answered ESTARTING (retry). */
+  ready = false;
   onShutdown: () => void = () => {};
   /** This broker or one of its ancestors (re)joined a parent after losing it: re-announce this rank (e.g. `resource.register`). */
   onRejoin: () => void = () => {};
@@ -401,6 +403,10 @@ export class Broker {
   }
 
   private route(m: RequestMsg, from: Peer, cred: Cred): void {
+    // Before the modules are loaded a client would get "no service": tell it to retry instead (broker.* always works).
+    if (!this.ready && m.fromClient && serviceOf(m.topic) !== 'broker') {
+      return this.reject(m, from, new FractalError(ErrorCodes.STARTING, `broker rank ${this.rank} is starting: retry in a moment`));
+    }
     const nodeid = m.nodeid ?? NODEID_ANY;
     if (nodeid === NODEID_LOCAL || nodeid === this.rank) return this.dispatch(m, from, cred);
     if (nodeid === NODEID_ANY) {

@@ -153,6 +153,7 @@ try {
   } else {
     await register();
   }
+  broker.ready = true;
   if (values['ready-fd'] !== undefined && rank === 0) {
     const fd = Number(values['ready-fd']);
     try {

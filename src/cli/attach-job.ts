@@ -4,6 +4,7 @@
  */
 import type { Fractal } from '../api/index.js';
 import type { JobEvent } from '../protocol/index.js';
+import { safeText } from './safe-text.js';
 
 /** Output page asked of the broker: small pages keep this process small; 256 KiB still moves 100+ MB/s. */
 const PAGE_BYTES = 256 * 1024;
@@ -32,7 +33,7 @@ export async function attachJob(f: Fractal, id: number, opts: { label?: boolean 
   await f.watch(id, (ev: JobEvent) => {
     if (ev.name === 'start') started = true;
     if (ev.name === 'exception' && ev.context?.['severity'] === 0) {
-      const note = ev.context['note'] ? `: ${String(ev.context['note'])}` : '';
+      const note = ev.context['note'] ? `: ${safeText(String(ev.context['note']))}` : '';
       process.stderr.write(`fractal: job ${id}: ${String(ev.context['type'])} exception${note}\n`);
     }
   });

@@ -1,5 +1,5 @@
 /** Turns submit/run flags into a jobspec (Flux RFC 25), with errors that name the flag. */
-import { jobspecFromCommand, parseDuration, type Jobspec } from '../jobspec/index.js';
+import { durationLimitProblem, isValidEnvName, jobspecFromCommand, parseDuration, type Jobspec } from '../jobspec/index.js';
 import { invalid } from '../errors/index.js';
 import { intOpt, keyValue, setPath } from './util.js';
 
@@ -42,14 +42,20 @@ export function jobspecFromOptions(command: string[], opts: Record<string, unkno
     ...(opts['exclusive'] ? { exclusive: true } : {}),
   };
   const environment: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env)) if (v !== undefined) environment[k] = v;
+  // Inherited variables whose names a job may not set (see envNameProblem) are left behind; --env names are checked.
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && isValidEnvName(k)) environment[k] = v;
   for (const e of opts['env'] as string[] ?? []) {
     const i = e.indexOf('=');
     if (i <= 0) throw invalid(`--env "${e}" must look like VAR=VALUE`);
     environment[e.slice(0, i)] = e.slice(i + 1);
   }
   const system: Record<string, unknown> = { cwd: opts['cwd'] ? String(opts['cwd']) : process.cwd(), environment };
-  if (opts['timeLimit'] !== undefined) system['duration'] = parseDuration(String(opts['timeLimit']));
+  if (opts['timeLimit'] !== undefined) {
+    const secs = parseDuration(String(opts['timeLimit']));
+    const problem = secs === Infinity ? undefined : durationLimitProblem(secs); // inf: no limit
+    if (problem) throw invalid(`-t/--time-limit ${String(opts['timeLimit'])}: ${problem}`);
+    system['duration'] = secs;
+  }
   if (constraints !== undefined) system['constraints'] = constraints;
   if (opts['account'] !== undefined) system['account'] = String(opts['account']);
   if (opts['reservation'] !== undefined) system['reservation'] = String(opts['reservation']);

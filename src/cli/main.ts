@@ -5,6 +5,7 @@
  */
 import { Command } from 'commander';
 import { FractalError } from '../errors/index.js';
+import { safeLines } from './safe-text.js';
 
 type Loader = () => Promise<{ default: (args: string[], opts: Record<string, unknown>, cmd: Command) => Promise<number | void> }>;
 
@@ -222,7 +223,8 @@ process.stdout.on('error', (e: NodeJS.ErrnoException) => {
 
 program.parseAsync(process.argv).catch(async (e: unknown) => {
   const err = FractalError.from(e);
-  process.stderr.write(`fractal: ${err.message}\n`);
+  // Messages may echo user input (names, paths): escaped, as all user text on a terminal.
+  process.stderr.write(`fractal: ${safeLines(err.message)}\n`);
   process.exitCode = 1;
   (await import('./util.js')).closeAll();
 });

@@ -1,7 +1,9 @@
-/** Helpers shared by CLI commands: connecting, parsing numbers and key=value pairs, printing errors. */
+/** Helpers shared by CLI commands: connecting, parsing numbers and key=value pairs, printing errors, the state directory. */
+import { mkdirSync, statSync } from 'node:fs';
 import { userInfo } from 'node:os';
+import { join } from 'node:path';
 import { connect, type Fractal } from '../api/index.js';
-import { invalid } from '../errors/index.js';
+import { ErrorCodes, FractalError, invalid } from '../errors/index.js';
 
 export function globalUri(): string | undefined {
   const i = process.argv.indexOf('--uri');
@@ -11,7 +13,8 @@ export function globalUri(): string | undefined {
 const clients = new Set<Fractal>();
 
 export async function open(): Promise<Fractal> {
-  const f = await connect(globalUri());
+  // A broker that is (re)starting answers ESTARTING; the API retries, and we say so when it takes a while.
+  const f = await connect(globalUri(), { onStartingWait: (msg) => process.stderr.write(`fractal: ${msg}\n`) });
   clients.add(f);
   f.peer.conn.on('close', () => clients.delete(f));
   return f;
@@ -78,4 +81,31 @@ export function shortDuration(sec: number): string {
   if (sec < 3600) return `${(sec / 60).toFixed(1)}m`;
   if (sec < 86400) return `${(sec / 3600).toFixed(1)}h`;
   return `${(sec / 86400).toFixed(1)}d`;
+}
+
+/**
+ * The directory of `fractal start --state-dir DIR`, made ready without
+ * touching what is not ours: a directory created here gets mode 0700 (and
+ * so do missing parents); an existing one is used as it is, never chmod'ed,
+ * and only if it belongs to this user and no one else can write to it
+ * (others could replace the socket, the overlay key or the database).
+ */
+export function prepareStateDir(dir: string): string {
+  let created: string | undefined;
+  try {
+    created = mkdirSync(dir, { recursive: true, mode: 0o700 });
+  } catch (e) {
+    throw invalid(`--state-dir ${dir}: cannot create it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); give a directory path you can write`);
+  }
+  if (created !== undefined) return dir;
+  const st = statSync(dir);
+  if (!st.isDirectory()) throw invalid(`--state-dir ${dir} is not a directory; give a directory, or a new path to create`);
+  const uid = process.getuid?.();
+  if (uid !== undefined && st.uid !== uid) {
+    throw new FractalError(ErrorCodes.PERMISSION, `--state-dir ${dir} belongs to uid ${st.uid}, not to you (uid ${uid}); give a directory of your own, or a new path (created with mode 0700)`);
+  }
+  if ((st.mode & 0o022) !== 0) {
+    throw new FractalError(ErrorCodes.PERMISSION, `--state-dir ${dir} is writable by other users (mode ${(st.mode & 0o7777).toString(8)}); give a directory only you can write, e.g. a new path such as ${join(dir, 'fractal')} (created with mode 0700)`);
+  }
+  return dir;
 }

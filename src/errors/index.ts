@@ -23,6 +23,8 @@ export const ErrorCodes = {
   IO: 'EIO',
   /** A state file is damaged or not what it should be. */
   CORRUPT: 'ECORRUPT',
+  /** The broker is starting (its modules are not loaded yet): retry the same request shortly. Clients do so by themselves. */
+  STARTING: 'ESTARTING',
 } as const;
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
 

@@ -11,6 +11,28 @@ const UNITS: Readonly<Record<string, number>> = { ms: 0.001, s: 1, m: 60, h: 360
 const FSD = /^(\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?(ms|s|m|h|d)?$/;
 const INFINITE = /^inf(inity)?$/i;
 
+/**
+ * The longest finite time limit Fractal accepts: 365 days. Longer than any
+ * site's limit in practice (Slurm sites cap MaxTime at days or weeks; longer
+ * services run with no limit), far below where seconds-as-doubles or
+ * millisecond timers lose precision. A job that must run longer asks for no
+ * limit: `inf` on the command line, 0 in a jobspec.
+ */
+export const MAX_DURATION = 365 * 86400;
+
+/**
+ * A problem with `seconds` as a time limit, or undefined when it is fine:
+ * a finite number of seconds from 0 (unlimited) to MAX_DURATION.
+ */
+export function durationLimitProblem(seconds: number): string | undefined {
+  if (typeof seconds !== 'number' || Number.isNaN(seconds) || seconds < 0) return 'must be a number of seconds >= 0';
+  if (seconds === Infinity) return 'must be finite; write 0 for no limit';
+  if (seconds <= MAX_DURATION) return undefined;
+  // Huge values read better in plain seconds than as 1.2e+303d.
+  const shown = seconds < 1e9 ? formatDuration(seconds) : `${seconds} s`;
+  return `${shown} is more than the maximum time limit of ${formatDuration(MAX_DURATION)} (${MAX_DURATION} s); give a shorter limit, or no limit (inf on the command line, 0 in a jobspec)`;
+}
+
 const HINT = 'use a number with an optional unit s, m, h or d (or ms), e.g. 30s, 10m, 1.5h, or inf for no limit';
 
 /** A duration in seconds (float). Numbers are taken as seconds already. */

@@ -6,6 +6,8 @@
  */
 import { FractalError, invalid } from '../errors/index.js';
 import { idsetMin, isOperator, parseRangeString, rangeProblem } from './count.js';
+import { durationLimitProblem } from './duration.js';
+import { envNameProblem } from './environment.js';
 import type { Jobspec } from './types.js';
 
 export type JobspecVersion = 'canonical' | 'v1' | 'auto';
@@ -75,6 +77,9 @@ function checkSeconds(v: unknown, path: string): void {
   if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) {
     fail(path, `must be a number of seconds >= 0 (got ${got(v)}); write durations in seconds, e.g. 3600 for 1h, 0 for unlimited`);
   }
+  // Timers and expiration times are computed from these: refuse what cannot be timed.
+  const problem = durationLimitProblem(v);
+  if (problem) fail(path, problem);
 }
 
 /** A required list under `key` with at least `min` entries. */
@@ -105,10 +110,13 @@ function checkCommand(o: Obj, path: string): void {
 function checkEnvironment(v: unknown, path: string): void {
   const env = requireObj(v, path, 'a mapping of variable names to string values (null unsets)');
   for (const [k, val] of Object.entries(env)) {
-    if (k === '' || k.includes('=')) fail(path, `variable name ${got(k)} is not valid; names are non-empty and contain no "="`);
+    const problem = envNameProblem(k);
+    if (problem) fail(path, problem);
     if (val !== null && typeof val !== 'string') {
       fail(sub(path, k), `must be a string, or null to unset the variable (got ${got(val)}); quote numbers, e.g. "1"`);
     }
+    // A NUL cannot be passed to exec(2): refuse it here rather than fail at launch.
+    if (typeof val === 'string' && val.includes('\0')) fail(sub(path, k), 'must not contain a NUL character');
   }
 }
 

@@ -14,6 +14,7 @@ import { existsSync, openSync, closeSync, appendFileSync, readFileSync, writeFil
 import { constants } from 'node:os';
 import { RpcPeer, type Connection, type RequestMsg } from '../protocol/index.js';
 import { invalid, ErrorCodes } from '../errors/index.js';
+import { setLongTimeout, type LongTimeout } from '../timers/index.js';
 import { spawnBound } from './affinity.js';
 import { waitStatus, type ShellFinished, type ShellJob, type ShellInventory, type ShellOutput } from './types.js';
 
@@ -25,8 +26,8 @@ interface RunningJob {
   remaining: number;
   status: number;
   timedOut: boolean;
-  limitTimer?: NodeJS.Timeout | undefined;
-  killTimer?: NodeJS.Timeout | undefined;
+  limitTimer?: LongTimeout | undefined;
+  killTimer?: LongTimeout | undefined;
 }
 
 const signum = (s: NodeJS.Signals): number => constants.signals[s] ?? 15;
@@ -235,7 +236,7 @@ export class Executor {
     if (pgids.length > 0) appendFileSync(this.pgidsPath, JSON.stringify({ id: spec.id, pgids }) + '\n');
     if (spec.expiration > 0) {
       const ms = Math.max(0, spec.expiration * 1000 - Date.now());
-      job.limitTimer = setTimeout(() => {
+      job.limitTimer = setLongTimeout(() => {
         job.timedOut = true;
         this.kill(spec.id, 'SIGTERM');
       }, ms);
@@ -272,8 +273,8 @@ export class Executor {
     const sev = (s: number) => ((s & 0x7f) ? 0x10000 + (s & 0x7f) : s >> 8);
     if (sev(status) > sev(job.status)) job.status = status;
     if (--job.remaining > 0) return;
-    clearTimeout(job.limitTimer);
-    clearTimeout(job.killTimer);
+    job.limitTimer?.clear();
+    job.killTimer?.clear();
     this.running.delete(job.spec.id);
     this.outputBytes.delete(job.spec.id);
     this.killGroups(job);
@@ -301,7 +302,7 @@ export class Executor {
       } catch { /* already gone */ }
     }
     if ((sig === 'SIGTERM' || sig === 'SIGINT') && !job.killTimer) {
-      job.killTimer = setTimeout(() => this.kill(id, 'SIGKILL'), job.spec.killGrace * 1000);
+      job.killTimer = setLongTimeout(() => this.kill(id, 'SIGKILL'), job.spec.killGrace * 1000);
     }
     return { signaled: n };
   }

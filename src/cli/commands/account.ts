@@ -5,6 +5,7 @@
  */
 import { invalid } from '../../errors/index.js';
 import { intOpt, open } from '../util.js';
+import { safeJson, safeText } from '../safe-text.js';
 
 interface Shares { norm_shares: number; norm_usage: number; fairshare: number }
 interface Account extends Shares { name: string; parent: string | null; shares: number; max_running: number | null; max_cores: number | null; description: string }
@@ -37,14 +38,14 @@ function printTree(l: Listing): void {
   const line = (label: string, x: Shares & { shares: number; max_running: number | null; max_cores: number | null }, decayed: string): string[] =>
     [label, String(x.shares), x.norm_shares.toFixed(3), x.norm_usage.toFixed(3), x.fairshare.toFixed(3), fmtLimit(x.max_running), fmtLimit(x.max_cores), decayed];
   const walk = (a: Account, depth: number): void => {
-    rows.push(line(`${'  '.repeat(depth)}${a.name}`, a, ''));
-    for (const u of l.users.filter((v) => v.account === a.name)) rows.push(line(`${'  '.repeat(depth + 1)}${u.user}${u.is_default ? ' *' : ''}`, u, u.decayed.toFixed(0)));
+    rows.push(line(`${'  '.repeat(depth)}${safeText(a.name)}`, a, ''));
+    for (const u of l.users.filter((v) => v.account === a.name)) rows.push(line(`${'  '.repeat(depth + 1)}${safeText(u.user)}${u.is_default ? ' *' : ''}`, u, u.decayed.toFixed(0)));
     for (const k of l.accounts.filter((x) => x.parent === a.name)) walk(k, depth + 1);
   };
   for (const a of l.accounts.filter((x) => x.parent === null)) walk(a, 0);
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   process.stdout.write(rows.map((r) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ').trimEnd()).join('\n') + '\n');
-  process.stdout.write(`cluster ${l.cluster}; DECAYED is core-seconds with a half-life of ${+(l.halfLife / 86400).toFixed(3)} days; * marks a user's default account\n`);
+  process.stdout.write(`cluster ${safeText(l.cluster)}; DECAYED is core-seconds with a half-life of ${+(l.halfLife / 86400).toFixed(3)} days; * marks a user's default account\n`);
 }
 
 export default async function account(args: string[], opts: Record<string, unknown>): Promise<number> {
@@ -54,7 +55,7 @@ export default async function account(args: string[], opts: Record<string, unkno
     switch (sub) {
       case undefined: case 'list': {
         const l = await f.rpc<Listing>('accounting.list');
-        if (opts['json']) process.stdout.write(JSON.stringify(l) + '\n');
+        if (opts['json']) process.stdout.write(safeJson(l) + '\n');
         else if (l.accounts.length === 0) process.stdout.write('no accounts yet: add one with `fractal account add NAME [--parent P] [--shares N]`\n');
         else printTree(l);
         return 0;

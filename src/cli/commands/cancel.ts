@@ -1,5 +1,6 @@
 import { invalid } from '../../errors/index.js';
 import { open, jobId } from '../util.js';
+import { safeText } from '../safe-text.js';
 
 export default async function cancel(args: string[], opts: Record<string, unknown>): Promise<number> {
   if (!opts['all'] && args.length === 0) throw invalid('give job ids to cancel, or --all');
@@ -17,7 +18,7 @@ export default async function cancel(args: string[], opts: Record<string, unknow
       try {
         await f.cancel([id], note);
       } catch (e) {
-        process.stderr.write(`fractal cancel: ${id}: ${(e as Error).message}\n`);
+        process.stderr.write(`fractal cancel: ${id}: ${safeText((e as Error).message)}\n`);
         rc = 1;
       }
     }

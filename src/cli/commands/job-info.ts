@@ -1,5 +1,6 @@
 import { open, jobId } from '../util.js';
 import { invalid } from '../../errors/index.js';
+import { safeJson } from '../safe-text.js';
 
 export default async function jobInfo(args: string[]): Promise<number> {
   const id = jobId(args[0]);
@@ -9,6 +10,6 @@ export default async function jobInfo(args: string[]): Promise<number> {
   const key = args[1];
   if (key !== undefined && !['jobspec', 'R', 'job'].includes(key)) throw invalid(`unknown key "${key}": use jobspec, R or job`);
   const out = key === undefined ? info : info[key as 'jobspec' | 'R' | 'job'];
-  process.stdout.write(JSON.stringify(out, null, key === undefined ? 2 : 0) + '\n');
+  process.stdout.write(safeJson(out, key === undefined ? 2 : 0) + '\n');
   return 0;
 }

@@ -1,6 +1,6 @@
 /** `fractal job submit FILE`: submit a jobspec written by hand (YAML or JSON). */
 import { readFileSync } from 'node:fs';
-import { parseJobspecText } from '../../jobspec/index.js';
+import { isValidEnvName, parseJobspecText } from '../../jobspec/index.js';
 import { invalid } from '../../errors/index.js';
 import { open } from '../util.js';
 import { urgencyOpt } from '../jobopts.js';
@@ -22,7 +22,7 @@ export default async function jobSubmit(args: string[], opts: Record<string, unk
   const attrs = (spec['attributes'] ??= {}) as Record<string, unknown>;
   const system = (attrs['system'] ??= {}) as Record<string, unknown>;
   system['cwd'] ??= process.cwd();
-  if (system['environment'] === undefined) system['environment'] = Object.fromEntries(Object.entries(process.env).filter(([, v]) => v !== undefined));
+  if (system['environment'] === undefined) system['environment'] = Object.fromEntries(Object.entries(process.env).filter(([k, v]) => v !== undefined && isValidEnvName(k)));
   const f = await open();
   const id = await f.submit(spec, urgencyOpt(opts));
   process.stdout.write(`${id}\n`);

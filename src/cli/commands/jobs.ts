@@ -10,6 +10,7 @@ import { readFileSync } from 'node:fs';
 import type { JobInfo } from '../../protocol/index.js';
 import { invalid } from '../../errors/index.js';
 import { open, intOpt, jobId, username, shortDuration } from '../util.js';
+import { safeJson, safeText } from '../safe-text.js';
 
 const DEFAULT_FORMAT = '{id:>7} {username:<8.8} {name:<10.10} {status:>2} {ntasks:>6} {nnodes:>6} {runtime:>8} {info}';
 
@@ -118,7 +119,7 @@ export default async function jobs(args: string[], opts: Record<string, unknown>
   }
   f.close();
   if (opts['json']) {
-    process.stdout.write(JSON.stringify({ jobs: list }) + '\n');
+    process.stdout.write(safeJson({ jobs: list }) + '\n');
     return 0;
   }
   // Pending first (by priority), then running, then inactive (most recent first), as Flux does.
@@ -126,7 +127,8 @@ export default async function jobs(args: string[], opts: Record<string, unknown>
   list.sort((a, b) => rank(a) - rank(b) || (rank(a) === 0 ? b.priority - a.priority || a.id - b.id : rank(a) === 2 ? (b.t_inactive ?? 0) - (a.t_inactive ?? 0) : b.id - a.id));
   const lines: string[] = [];
   if (opts['header'] !== false) lines.push(render(parts, (n) => HEADERS[n] ?? n.toUpperCase()));
-  for (const j of list) lines.push(render(parts, (n) => field(j, n)));
+  // Names, notes and reasons are user text: escaped before padding so columns stay aligned.
+  for (const j of list) lines.push(render(parts, (n) => safeText(field(j, n))));
   process.stdout.write(lines.join('\n') + (lines.length ? '\n' : ''));
   return 0;
 }

@@ -1,6 +1,7 @@
 /** `fractal qos list|add|modify|delete NAME [--priority N] [--preempt LIST] [--preempt-mode requeue|cancel] [--max-running N]`. */
 import { invalid } from '../../errors/index.js';
 import { intOpt, open } from '../util.js';
+import { safeJson, safeText } from '../safe-text.js';
 
 interface Qos { name: string; priority: number; max_running: number | null; preempt: string; preempt_mode: string }
 
@@ -12,10 +13,10 @@ export default async function qos(args: string[], opts: Record<string, unknown>)
       case undefined: case 'list': {
         const { qos: rows } = await f.rpc<{ qos: Qos[] }>('accounting.list');
         if (opts['json']) {
-          process.stdout.write(JSON.stringify({ qos: rows }) + '\n');
+          process.stdout.write(safeJson({ qos: rows }) + '\n');
           return 0;
         }
-        const table = [['NAME', 'PRIORITY', 'PREEMPTS', 'MODE', 'MAXRUN'], ...rows.map((q) => [q.name, String(q.priority), q.preempt || '-', q.preempt_mode, q.max_running === null ? '-' : String(q.max_running)])];
+        const table = [['NAME', 'PRIORITY', 'PREEMPTS', 'MODE', 'MAXRUN'], ...rows.map((q) => [safeText(q.name), String(q.priority), safeText(q.preempt) || '-', safeText(q.preempt_mode), q.max_running === null ? '-' : String(q.max_running)])];
         const w = table[0]!.map((_, i) => Math.max(...table.map((r) => r[i]!.length)));
         process.stdout.write(table.map((r) => r.map((c, i) => c.padEnd(w[i]!)).join('  ').trimEnd()).join('\n') + '\n');
         return 0;

@@ -1,6 +1,7 @@
 /** `fractal queue status|list|enable|disable [REASON]|start|stop|drain|idle` (as flux queue). */
 import { invalid } from '../../errors/index.js';
 import { open, shortDuration } from '../util.js';
+import { safeText } from '../safe-text.js';
 
 interface QueueRow { name: string; default: boolean; policy: string; ranks: string; maxDuration: number | null; maxNodes: number | null; pending: number; running: number }
 
@@ -24,7 +25,7 @@ export default async function queue(args: string[]): Promise<number> {
           return 0;
         }
         const rows = [['QUEUE', 'POLICY', 'RANKS', 'MAXTIME', 'MAXNODES', 'PENDING', 'RUNNING'], ...queues.map((q) => [
-          q.name + (q.default ? '*' : ''), q.policy, q.ranks, q.maxDuration === null ? '-' : shortDuration(q.maxDuration),
+          safeText(q.name) + (q.default ? '*' : ''), safeText(q.policy), q.ranks, q.maxDuration === null ? '-' : shortDuration(q.maxDuration),
           q.maxNodes === null ? '-' : String(q.maxNodes), String(q.pending), String(q.running),
         ])];
         const w = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
@@ -35,7 +36,7 @@ export default async function queue(args: string[]): Promise<number> {
       case 'idle': await f.rpc('job-manager.queue-idle'); return 0;
       default: throw invalid(`unknown queue subcommand "${sub}": use status, list, enable, disable, start, stop, drain or idle`);
     }
-    process.stdout.write(`Job submission is ${st.enabled ? 'enabled' : `disabled${st.reason ? ': ' + st.reason : ''}`}\n`);
+    process.stdout.write(`Job submission is ${st.enabled ? 'enabled' : `disabled${st.reason ? ': ' + safeText(st.reason) : ''}`}\n`);
     process.stdout.write(`Scheduling is ${st.started ? 'started' : 'stopped'}\n`);
     const c = st.counts;
     process.stdout.write(`${(c['DEPEND'] ?? 0) + (c['PRIORITY'] ?? 0) + (c['SCHED'] ?? 0)} pending, ${(c['RUN'] ?? 0) + (c['CLEANUP'] ?? 0)} running\n`);

@@ -7,6 +7,7 @@
 import { invalid } from '../../errors/index.js';
 import { parseDuration } from '../../jobspec/index.js';
 import { intOpt, open } from '../util.js';
+import { safeJson, safeText } from '../safe-text.js';
 
 interface Resv { name: string; start: number; end: number; ranks: string; nnodes: number; users: string[]; accounts: string[]; pending?: number; running?: number }
 
@@ -52,7 +53,7 @@ export default async function reservation(args: string[], opts: Record<string, u
     switch (sub) {
       case 'create': case 'update': {
         const r = await f.rpc<Resv>(`sched.reservation-${sub}`, request());
-        process.stdout.write(`reservation ${r.name}: ${when(r.start)} .. ${when(r.end)} UTC, ${r.nnodes} node(s) (ranks ${r.ranks})\n`);
+        process.stdout.write(`reservation ${safeText(r.name)}: ${when(r.start)} .. ${when(r.end)} UTC, ${r.nnodes} node(s) (ranks ${r.ranks})\n`);
         return 0;
       }
       case 'delete': {
@@ -63,13 +64,13 @@ export default async function reservation(args: string[], opts: Record<string, u
       case undefined: case 'list': {
         const { reservations } = await f.rpc<{ reservations: Resv[] }>('sched.reservation-list');
         if (opts['json']) {
-          process.stdout.write(JSON.stringify({ reservations }) + '\n');
+          process.stdout.write(safeJson({ reservations }) + '\n');
           return 0;
         }
         const rows = [['NAME', 'START (UTC)', 'END (UTC)', 'NODES', 'RANKS', 'FOR', 'PENDING', 'RUNNING']];
         for (const r of reservations) {
           const who = [...r.users, ...r.accounts.map((a) => `account:${a}`)].join(',') || 'owner';
-          rows.push([r.name, when(r.start), when(r.end), String(r.nnodes), r.ranks, who, String(r.pending ?? 0), String(r.running ?? 0)]);
+          rows.push([safeText(r.name), when(r.start), when(r.end), String(r.nnodes), r.ranks, safeText(who), String(r.pending ?? 0), String(r.running ?? 0)]);
         }
         const w = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
         process.stdout.write(rows.map((r) => r.map((c, i) => c.padEnd(w[i]!)).join('  ').trimEnd()).join('\n') + '\n');

@@ -5,7 +5,7 @@
  * ours), or with --daemon leave the brokers running and print the URI.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync, readFileSync, chmodSync, openSync, closeSync, existsSync, unlinkSync, renameSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync, readFileSync, openSync, closeSync, existsSync, unlinkSync, renameSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
@@ -13,7 +13,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { connect, currentInstanceFile } from '../../api/index.js';
 import { invalid, FractalError, ErrorCodes } from '../../errors/index.js';
-import { intOpt } from '../util.js';
+import { intOpt, prepareStateDir } from '../util.js';
 
 const BROKER_MAIN = fileURLToPath(new URL('../../broker/main.js', import.meta.url));
 const FRACTAL_BIN = resolve(fileURLToPath(new URL('../../../../bin/', import.meta.url)));
@@ -122,9 +122,8 @@ export default async function start(args: string[], opts: Record<string, unknown
   for (const a of attrs) if (!/^[\w.-]+=/.test(a)) throw invalid(`--setattr "${a}" must look like KEY=VALUE`);
 
   const persistent = opts['stateDir'] !== undefined;
-  const statedir = persistent ? resolve(String(opts['stateDir'])) : mkdtempSync(join(tmpdir(), 'fractal-'));
-  if (persistent) mkdirSync(statedir, { recursive: true, mode: 0o700 });
-  chmodSync(statedir, 0o700);
+  // mkdtemp creates its directory 0700; --state-dir never changes the mode of a directory it did not create.
+  const statedir = persistent ? prepareStateDir(resolve(String(opts['stateDir']))) : mkdtempSync(join(tmpdir(), 'fractal-'));
   if (join(statedir, `overlay-${size}.sock`).length > 100) throw invalid(`--state-dir path is too long for unix sockets (${statedir.length} chars): use a shorter path`);
   // Brokers that survived a crash of others keep running with their jobs: start only the missing ranks.
   const live = persistent ? await liveRanks(statedir, size) : new Map<number, number>();

@@ -8,6 +8,7 @@ import { IdSet } from '../../resource/index.js';
 import type { Fractal } from '../../api/index.js';
 import { constraintsOption, jobspecFromOptions, urgencyOpt } from '../jobopts.js';
 import { open } from '../util.js';
+import { safeLines, safeText } from '../safe-text.js';
 import { Progress } from '../progress.js';
 
 const WINDOW = 512;
@@ -60,7 +61,7 @@ export default async function submit(args: string[], opts: Record<string, unknow
   await Promise.all(Array.from({ length: same ? 4 : Math.min(WINDOW, specs.length) }, worker));
   bar?.done();
   if (errors.length) {
-    process.stderr.write(`fractal submit: ${errors[0]}${errors.length > 1 ? ` (and ${errors.length - 1} more)` : ''}\n`);
+    process.stderr.write(`fractal submit: ${safeLines(errors[0]!)}${errors.length > 1 ? ` (and ${errors.length - 1} more)` : ''}\n`);
     if (ids.length === 0) { f.close(); return 1; }
   }
   let rc = errors.length ? 1 : 0;
@@ -78,7 +79,7 @@ async function waitFor(f: Fractal, ids: number[], showProgress: boolean): Promis
       const r = await f.wait(ids[next++]!);
       if (!r.success) {
         failed++;
-        if (!bar) process.stderr.write(`job ${r.id}: ${r.result}${r.errstr ? ': ' + r.errstr : ''}\n`);
+        if (!bar) process.stderr.write(`job ${r.id}: ${r.result}${r.errstr ? ': ' + safeText(r.errstr) : ''}\n`);
       }
       bar?.tick();
     }

@@ -1,5 +1,5 @@
 /** `fractal update ID duration=10m urgency=20 name=x`. */
-import { parseDuration } from '../../jobspec/index.js';
+import { durationLimitProblem, parseDuration } from '../../jobspec/index.js';
 import { invalid } from '../../errors/index.js';
 import { open, jobId } from '../util.js';
 
@@ -12,7 +12,13 @@ export default async function update(args: string[]): Promise<number> {
     const i = p.indexOf('=');
     if (i <= 0) throw invalid(`"${p}" must look like KEY=VALUE (keys: duration, urgency, name)`);
     const k = p.slice(0, i), v = p.slice(i + 1);
-    if (k === 'duration' || k === 'time-limit' || k === 't') updates['duration'] = parseDuration(v);
+    if (k === 'duration' || k === 'time-limit' || k === 't') {
+      // inf means no limit, which a jobspec writes as 0.
+      const secs = parseDuration(v);
+      const problem = secs === Infinity ? undefined : durationLimitProblem(secs);
+      if (problem) throw invalid(`duration=${v}: ${problem}`);
+      updates['duration'] = secs === Infinity ? 0 : secs;
+    }
     else if (k === 'urgency') {
       const n = Number(v);
       if (!Number.isInteger(n) || n < 0 || n > 31) throw invalid(`urgency must be 0-31 (got "${v}")`);

@@ -2,6 +2,7 @@
 import { invalid } from '../../errors/index.js';
 import { parseDuration } from '../../jobspec/index.js';
 import { open } from '../util.js';
+import { safeJson, safeText } from '../safe-text.js';
 
 interface UsageReport { from: number; to: number; by: string; rows: { key: string; jobs: number; core_seconds: number; gpu_seconds: number }[] }
 
@@ -23,11 +24,11 @@ export default async function usage(_args: string[], opts: Record<string, unknow
   try {
     const r = await f.rpc<UsageReport>('accounting.usage', { by: String(opts['by'] ?? 'user'), ...(from !== undefined ? { from } : {}), ...(to !== undefined ? { to } : {}) });
     if (opts['json']) {
-      process.stdout.write(JSON.stringify(r) + '\n');
+      process.stdout.write(safeJson(r) + '\n');
       return 0;
     }
     const head = [r.by.toUpperCase(), 'JOBS', 'CORE-HOURS', 'GPU-HOURS'];
-    const rows = r.rows.map((x) => [x.key, String(x.jobs), (x.core_seconds / 3600).toFixed(4), (x.gpu_seconds / 3600).toFixed(4)]);
+    const rows = r.rows.map((x) => [safeText(x.key), String(x.jobs), (x.core_seconds / 3600).toFixed(4), (x.gpu_seconds / 3600).toFixed(4)]);
     const all = [head, ...rows];
     const w = head.map((_, i) => Math.max(...all.map((x) => x[i]!.length)));
     process.stdout.write(all.map((x) => x.map((c, i) => (i === 0 ? c.padEnd(w[i]!) : c.padStart(w[i]!))).join('  ')).join('\n') + '\n');

@@ -21,7 +21,8 @@
 import { availableParallelism } from 'node:os';
 import { FractalError, ErrorCodes, invalid } from '../../errors/index.js';
 import { Rv1 } from '../../resource/index.js';
-import { parseDuration, type JobRequest } from '../../jobspec/index.js';
+import { expandOutputPath, parseDuration, type JobRequest } from '../../jobspec/index.js';
+import { setLongTimeout, type LongTimeout } from '../../timers/index.js';
 import type { ExecStartRequest, ExecStartResponse } from '../../protocol/index.js';
 import type { ShellFinished, ShellJob, ShellOutput } from '../../shell/index.js';
 import { DEFERRED, type BrokerModule, type ModuleContext, type Req } from '../../service/index.js';
@@ -37,7 +38,7 @@ interface ExecJob {
   status: number;
   timedOut: boolean;
   duration: number;
-  test?: NodeJS.Timeout | undefined;
+  test?: LongTimeout | undefined;
   finished: boolean;
   startSent: boolean;
   /** Test-mode jobs run no shells: nothing to acknowledge or kill. */
@@ -96,7 +97,7 @@ export class Exec implements BrokerModule {
   }
 
   stop(): void {
-    for (const j of this.jobs.values()) clearTimeout(j.test);
+    for (const j of this.jobs.values()) j.test?.clear();
     for (const t of this.downRanks.values()) clearTimeout(t);
     if (this.ackTimer) clearImmediate(this.ackTimer);
   }
@@ -141,7 +142,7 @@ export class Exec implements BrokerModule {
       this.complete(job);
     };
     if (secs <= 0) setImmediate(end);
-    else job.test = setTimeout(end, secs * 1000);
+    else job.test = setLongTimeout(end, secs * 1000);
   }
 
   private buildShellJobs(job: ExecJob, p: ExecStartRequest, sys: Record<string, unknown>, R: Rv1): { rank: number; spec: ShellJob }[] {
@@ -167,10 +168,7 @@ export class Exec implements BrokerModule {
     const expiration = job.duration > 0 ? Date.now() / 1000 + job.duration : 0;
     const cwd = typeof sys['cwd'] === 'string' ? sys['cwd'] : '/';
     const outTmpl = shellOpts['output'] as { stdout?: { path?: string }; stderr?: { path?: string } } | undefined;
-    const expand = (t: string) => {
-      const s = t.replace(/\{\{id\}\}|\{id\}|%j/g, idStr).replace(/\{\{name\}\}|\{name\}|%x/g, String((sys['job'] as { name?: string } | undefined)?.name ?? 'job'));
-      return s.startsWith('/') ? s : `${cwd}/${s}`;
-    };
+    const expand = (t: string) => expandOutputPath(t, { id: p.id, name: (sys['job'] as { name?: string } | undefined)?.name, cwd });
     return shares.map((s, i) => {
       const spec: ShellJob = {
         id: p.id, tasks: tasks[i] ?? [], command, cwd, env: { ...env, SLURM_NODEID: String(i), FRACTAL_NODE_RANK: String(i) },
@@ -268,7 +266,7 @@ export class Exec implements BrokerModule {
     const job = this.jobs.get(p?.id);
     if (!job) return { signaled: false };
     if (job.test) {
-      clearTimeout(job.test);
+      job.test.clear();
       job.status = 15; // as if SIGTERM ended it
       job.waiting.clear();
       this.complete(job);

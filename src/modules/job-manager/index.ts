@@ -9,7 +9,7 @@
  * urgency,update,queue-*,stats}.
  */
 import { FractalError, ErrorCodes, invalid } from '../../errors/index.js';
-import { parseDuration, type JobRequest } from '../../jobspec/index.js';
+import { durationLimitProblem, parseDuration, type JobRequest } from '../../jobspec/index.js';
 import {
   ROLE_OWNER, type Cred, type ExecStartResponse, type JobEvent, type JobInfo, type ListRequest, type SchedAllocRequest, type SchedAllocResponse, type SchedAnnotations, type WaitResponse, type JobStateName,
 } from '../../protocol/index.js';
@@ -904,6 +904,8 @@ export class JobManager implements BrokerModule {
     for (const [k, v] of Object.entries(updates)) {
       if (k === 'duration' || k === 'attributes.system.duration') {
         if (typeof v !== 'number' || !(v >= 0)) throw invalid('duration must be a number of seconds >= 0 (0 = unlimited)');
+        const tooLong = durationLimitProblem(v);
+        if (tooLong) throw invalid(`duration: ${tooLong}`);
         if (j.state === 'RUN' || j.state === 'CLEANUP' || j.state === 'INACTIVE') throw invalid(`job ${j.id} is ${j.state}: its duration can be updated only while it is pending`);
         ctx['attributes.system.duration'] = v;
       } else if (k === 'name' || k === 'attributes.system.job.name') {
