@@ -2,10 +2,18 @@
 # Fractal's sample workload: an ensemble of jobs of different shapes, run
 # inside an instance started by `fractal start` (FRACTAL_URI is set there).
 #   npx fractal start --test-size=4 -- examples/ensemble.sh
+#   examples/ensemble.sh --instance   prints only "N nodes, C cores"
 set -u
 say() { printf '\n== %s\n' "$*"; }
 
-say "instance: $(fractal resource list | tail -n +2 | awk '{n+=$2; c+=$3} END {print n " nodes, " c " cores"}')"
+# The node table is the first block of `fractal resource list` (a blank line
+# ends it; the type table after it must not be added in).
+instance() {
+  fractal resource list | awk 'NR == 1 {next} NF == 0 {exit} {n += $2; c += $3} END {print n " nodes, " c " cores"}'
+}
+if [ "${1:-}" = --instance ]; then instance; exit; fi   # the summary line alone (tested)
+
+say "instance: $(instance)"
 fractal resource list
 
 say "one job over 4 nodes, 8 tasks (fractal run -N4 -n8)"

@@ -157,6 +157,7 @@ void describe('TypeScript API', () => {
   });
 
   void test('cancel and waitAll', async () => {
+    await f.waitAll(); // reaps the failures of earlier tests: each failed result is reported once
     const a = await f.submit(spec(['sleep', '30']));
     const b = await f.submit(spec(['sh', '-c', 'sleep 0.5; exit 1']));
     const all = f.waitAll();
@@ -164,6 +165,7 @@ void describe('TypeScript API', () => {
     assert.deepEqual(c, { canceled: 1 });
     const r = await all;
     assert.equal(r.failed, 2, 'the canceled job and the failed one');
+    assert.deepEqual(r.jobs?.map((j) => j.id), [a, b]);
     const wa = await f.wait(a);
     assert.equal(wa.result, 'CANCELED');
     assert.match(wa.errstr, /cancel/);

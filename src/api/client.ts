@@ -119,8 +119,12 @@ export class Fractal {
     return this.rpc<WaitResponse>('job-manager.wait', { id });
   }
 
-  /** Waits until no job is active; `failed` counts the jobs that failed meanwhile. */
-  waitAll(): Promise<{ failed: number }> {
+  /**
+   * Waits until none of your jobs is active, then reaps every failed result
+   * not reaped yet (also of jobs that ended before this call): `failed`
+   * counts them, `jobs` details the first 1000.
+   */
+  waitAll(): Promise<{ failed: number; jobs?: WaitResponse[] }> {
     return this.rpc('job-manager.wait', { all: true });
   }
 

@@ -6,6 +6,7 @@
 import { Command } from 'commander';
 import { FractalError } from '../errors/index.js';
 import { safeLines } from './safe-text.js';
+import { explainUnknownOption } from './jobopts.js';
 
 type Loader = () => Promise<{ default: (args: string[], opts: Record<string, unknown>, cmd: Command) => Promise<number | void> }>;
 
@@ -53,6 +54,8 @@ const program = new Command('fractal')
   .option('--uri <URI>', 'the instance to talk to (default: $FRACTAL_URI, else the last daemon started)')
   .version('0.1.0', '-V, --version')
   .showHelpAfterError('(run with --help for usage)')
+  // Unknown options from Slurm or Flux (--array, --hold, --partition...) name the Fractal spelling.
+  .configureOutput({ outputError: (str, write) => write(explainUnknownOption(str)) })
   .enablePositionalOptions();
 
 program.command('start')

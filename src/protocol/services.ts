@@ -117,6 +117,8 @@ export interface JobInfo {
   result?: string | undefined;
   returncode?: number | undefined;
   waitstatus?: number | undefined;
+  /** The signal that killed the job's worst task (e.g. "SIGUSR1"); `returncode` is then 128 + its number. */
+  signal?: string | undefined;
   exception?: { type: string; severity: number; note: string } | undefined;
   dependencies?: string[] | undefined;
   /** Why a pending job is not running yet. */

@@ -37,7 +37,7 @@ function field(j: JobInfo, name: string): string {
       return t ? new Date(t * 1000).toISOString().replace('T', ' ').slice(0, 19) : '-';
     }
     case 'info': {
-      if (j.state === 'INACTIVE') return j.exception ? `${j.exception.type}${j.exception.note ? ': ' + j.exception.note : ''}` : j.returncode ? `exit ${j.returncode}` : '';
+      if (j.state === 'INACTIVE') return j.exception ? `${j.exception.type}${j.exception.note ? ': ' + j.exception.note : ''}` : j.signal ? `killed by ${j.signal}` : j.returncode ? `exit ${j.returncode}` : '';
       if (j.state === 'RUN' || j.state === 'CLEANUP') return j.nodelist ?? '';
       if (!j.reason) return '';
       return j.t_estimate !== undefined ? `(${j.reason}, start in ${shortDuration(Math.max(0, j.t_estimate - now))})` : `(${j.reason})`;
@@ -56,7 +56,7 @@ function field(j: JobInfo, name: string): string {
     }
   }
 }
-const KNOWN = new Set(['id', 'userid', 'username', 'name', 'state', 'status', 'status_abbrev', 'ntasks', 'nnodes', 'ncores', 'priority', 'urgency', 't_submit', 't_run', 't_inactive', 't_estimate', 'runtime', 'duration', 'nodelist', 'result', 'returncode', 'waitstatus', 'reason', 'account', 'info', 'exception.type', 'exception.note', 'dependencies']);
+const KNOWN = new Set(['id', 'userid', 'username', 'name', 'state', 'status', 'status_abbrev', 'ntasks', 'nnodes', 'ncores', 'priority', 'urgency', 't_submit', 't_run', 't_inactive', 't_estimate', 'runtime', 'duration', 'nodelist', 'result', 'returncode', 'waitstatus', 'signal', 'reason', 'account', 'info', 'exception.type', 'exception.note', 'dependencies']);
 
 const HEADERS: Record<string, string> = { id: 'JOBID', username: 'USER', status: 'ST', status_abbrev: 'ST', ntasks: 'NTASKS', nnodes: 'NNODES', runtime: 'TIME', info: 'INFO', returncode: 'RC' };
 
@@ -118,9 +118,14 @@ export default async function jobs(args: string[], opts: Record<string, unknown>
     process.stdout.write(Object.entries(s.counts).map(([k, v]) => `${k.toLowerCase()}: ${v}`).join(', ') + '\n');
   }
   f.close();
+  // Ids asked for by name that do not exist are an error (the others are still listed), as for `fractal job info`.
+  const found = new Set(list.map((j) => j.id));
+  const missing = ids.filter((id) => !found.has(id));
+  for (const id of missing) process.stderr.write(`fractal jobs: no job ${id} in this instance (list jobs with \`fractal jobs -a\`)\n`);
+  const rc = missing.length ? 1 : 0;
   if (opts['json']) {
     process.stdout.write(safeJson({ jobs: list }) + '\n');
-    return 0;
+    return rc;
   }
   // Pending first (by priority), then running, then inactive (most recent first), as Flux does.
   const rank = (j: JobInfo) => (j.state === 'INACTIVE' ? 2 : j.state === 'RUN' || j.state === 'CLEANUP' ? 1 : 0);
@@ -130,5 +135,5 @@ export default async function jobs(args: string[], opts: Record<string, unknown>
   // Names, notes and reasons are user text: escaped before padding so columns stay aligned.
   for (const j of list) lines.push(render(parts, (n) => safeText(field(j, n))));
   process.stdout.write(lines.join('\n') + (lines.length ? '\n' : ''));
-  return 0;
+  return rc;
 }

@@ -5,6 +5,7 @@
  * as jobs finish.
  */
 import { IdSet } from '../../resource/index.js';
+import { invalid } from '../../errors/index.js';
 import type { Fractal } from '../../api/index.js';
 import { constraintsOption, jobspecFromOptions, urgencyOpt } from '../jobopts.js';
 import { open } from '../util.js';
@@ -16,8 +17,30 @@ const WINDOW = 512;
 /** Copies per request when one jobspec is submitted many times (no {cc} in the command). */
 const BATCH = 500;
 
+/**
+ * Copies one `--cc` may ask for: an instance queues at most 100,000 active
+ * jobs by default (job-manager.max-jobs), so a larger range is a typo
+ * (`--cc=1-2000000`); refused before anything is built or sent.
+ */
+export const MAX_CC = 100000;
+
+/** The instance refused for its job limit: the rest of a bulk submission would be refused too. */
+const full = (e: unknown): boolean => (e as { code?: string }).code === 'EBUSY';
+
+function ccIds(spec: string): number[] {
+  let set: IdSet;
+  try {
+    set = IdSet.parse(spec);
+  } catch (e) {
+    throw invalid(`--cc "${spec}": ${(e as Error).message}`);
+  }
+  if (set.size > MAX_CC) throw invalid(`--cc "${spec}" asks for ${set.size} jobs; at most ${MAX_CC} per command (submit in several commands if you really mean it)`);
+  if (set.size === 0) throw invalid('--cc needs at least one id, e.g. --cc=1-10');
+  return set.toArray();
+}
+
 export default async function submit(args: string[], opts: Record<string, unknown>): Promise<number> {
-  const ccs = opts['cc'] !== undefined ? IdSet.parse(String(opts['cc'])).toArray() : [undefined];
+  const ccs = opts['cc'] !== undefined ? ccIds(String(opts['cc'])) : [undefined];
   const showProgress = !!opts['progress'];
   // Without {cc} every copy is the same job: build it once and send it in batches.
   const same = ccs.length > 1 && !args.some((a) => a.includes('{cc}'));
@@ -44,6 +67,7 @@ export default async function submit(args: string[], opts: Record<string, unknow
         } catch (e) {
           errors.push((e as Error).message);
           bar?.tick(n);
+          if (full(e)) next = ccs.length;
         }
       }
     }
@@ -55,6 +79,7 @@ export default async function submit(args: string[], opts: Record<string, unknow
         } catch (e) {
           errors.push((e as Error).message);
           bar?.tick(1);
+          if (full(e)) next = specs.length;
         }
       }
     };

@@ -49,3 +49,17 @@ export function evaluate(dep: Dependency, target: { state: string; success: bool
       return undefined;
   }
 }
+
+/**
+ * The dependency a `dependency-add` description names ("afterok=42",
+ * "begin-time=1767225600"), as written by `parseDependencies`: restart
+ * re-arms outstanding dependencies from the log with this, no second grammar.
+ */
+export function fromDescription(description: string): Dependency | undefined {
+  const i = description.indexOf('=');
+  const scheme = description.slice(0, i);
+  const text = description.slice(i + 1);
+  const value = Number(text);
+  if (i <= 0 || text.trim() === '' || !SCHEMES.has(scheme) || !Number.isFinite(value) || value < 0) return undefined;
+  return { scheme: scheme as Dependency['scheme'], value, description };
+}

@@ -16,10 +16,10 @@ import {
 import type { JobRecord, Store } from '../../store/index.js';
 import { Rv1 } from '../../resource/index.js';
 import { DEFERRED, type BrokerModule, type ModuleContext, type Req, type ServiceEntry } from '../../service/index.js';
-import { applyEvent, newJob, resultOf, returnCodeOf, type Job } from './job.js';
-import { evaluate, parseDependencies, type Dependency } from './deps.js';
+import { applyEvent, describeStatus, newJob, resultOf, returnCodeOf, signalName, signalOf, type Job } from './job.js';
+import { evaluate, fromDescription, parseDependencies, type Dependency } from './deps.js';
 import { MultiFactor, accountOf, priorityPlugin, type PriorityPlugin } from './priority.js';
-import { Limits, type LimitTables } from './limits.js';
+import { Limits, checkQueued, queuedLimits, type LimitTables, type QueuedLimits } from './limits.js';
 
 /** Runtime bookkeeping of requests in flight (not job state: never persisted). */
 interface Flight {
@@ -47,6 +47,19 @@ interface SubmitPayload {
 }
 
 const MAX_PRIORITY = 4294967295;
+/** Unreaped failed results kept for `wait --all` (ids only); older ones are counted, not detailed. */
+const MAX_UNREAPED = 100000;
+/** Failed results detailed in one `wait --all` answer (the count covers all). */
+const REAP_DETAILS = 1000;
+/** Jobs canceled per event-loop turn by one cancel request. */
+const CANCEL_SLICE = 2000;
+
+/** `job-manager.wait` with `all: true`: the failures it reaped. */
+interface WaitAllResponse {
+  failed: number;
+  /** The first REAP_DETAILS failed results, by id. */
+  jobs: WaitResponse[];
+}
 const STATE_GROUPS: Record<string, JobStateName[]> = {
   pending: ['DEPEND', 'PRIORITY', 'SCHED'],
   running: ['RUN', 'CLEANUP'],
@@ -79,6 +92,7 @@ export class JobManager implements BrokerModule {
   private nextId = 1;
   private priority!: PriorityPlugin;
   private readonly limits = new Limits();
+  private queued!: QueuedLimits;
   /** Pending jobs held back by a limit, with the limit. */
   private readonly limitHeld = new Map<number, string>();
   private reprioritizeTimer: NodeJS.Timeout | undefined;
@@ -86,7 +100,11 @@ export class JobManager implements BrokerModule {
   private readonly depWaiters = new Map<number, Array<{ id: number; dep: Dependency }>>();
   private readonly timers = new Map<number, NodeJS.Timeout>();
   private readonly waiters = new Map<number, Req[]>();
-  private readonly waitAll: Array<{ req: Req; userid: number | undefined; failed: number }> = [];
+  private readonly waitAll: Array<{ req: Req; userid: number | undefined }> = [];
+  /** Failed jobs whose result no waiter has collected yet (id → userid): the next `wait --all` reaps them. */
+  private readonly unreaped = new Map<number, number>();
+  /** Unreaped failures forgotten past MAX_UNREAPED, per user: still counted (not detailed) by `wait --all`. */
+  private readonly unreapedOverflow = new Map<number, number>();
   private readonly logWatchers = new Map<number, Set<Req>>();
   private readonly journals = new Set<Req>();
   private readonly drainWaiters: Req[] = [];
@@ -94,6 +112,8 @@ export class JobManager implements BrokerModule {
   /** Active jobs in total, running (RUN/CLEANUP), and active per user: kept incrementally for waiters. */
   private nRunning = 0;
   private readonly activeByUser = new Map<number, number>();
+  /** Active jobs per state except NEW (those are the rest of `jobs`), so that stats and queue status cost O(1). */
+  private readonly byState = new Map<JobStateName, number>();
   private finishedSinceGc = 0;
   private queueEnabled = true;
   private queueDisabledReason = '';
@@ -113,6 +133,7 @@ export class JobManager implements BrokerModule {
     // When the store writes again, the actions held back meanwhile (new allocations, new starts) go ahead.
     this.store.onStatus((failure) => { if (failure === undefined && !this.stopping) for (const id of [...this.jobs.keys()]) this.action(id); });
     this.priority = priorityPlugin(ctx.broker.attrs);
+    this.queued = queuedLimits(ctx.broker.attrs);
     this.startPriorityUpdates(ctx);
     ctx.subscribe('accounting.update', (_t, p) => {
       this.limits.set((p as { limits?: LimitTables }).limits ?? {});
@@ -213,6 +234,7 @@ export class JobManager implements BrokerModule {
   /** Adds (+1) or removes (-1) a job's contribution to the counters waiters look at. */
   private count(job: Job, d: 1 | -1): void {
     if (job.state === 'INACTIVE' || job.state === 'NEW') return;
+    this.byState.set(job.state, (this.byState.get(job.state) ?? 0) + d);
     if (job.state === 'RUN' || job.state === 'CLEANUP') {
       this.nRunning += d;
       this.limits.count(job, d);
@@ -460,12 +482,13 @@ export class JobManager implements BrokerModule {
         this.ctx.publish('job-manager.inactive', { id: job.id, userid: job.userid, account: accountOf(job), t_run: job.t_run, t_inactive: job.t_inactive, ncores, ngpus });
       }
       const info = this.waitResult(job);
-      for (const r of this.waiters.get(job.id) ?? []) r.respond(info);
+      const collected = this.waiters.get(job.id) ?? [];
+      for (const r of collected) r.respond(info);
       this.waiters.delete(job.id);
+      if (!info.success && collected.length === 0) this.addUnreaped(job);
       const ws = this.logWatchers.get(job.id);
       if (ws) for (const r of ws) r.respond(null);
       this.logWatchers.delete(job.id);
-      for (const w of this.waitAll) if (w.userid === undefined || w.userid === job.userid) { if (!info.success) w.failed++; }
       this.checkQueueWaiters();
     });
   }
@@ -539,6 +562,7 @@ export class JobManager implements BrokerModule {
     if (!this.queueEnabled) throw new FractalError(ErrorCodes.DISABLED, `job submission is disabled${this.queueDisabledReason ? ': ' + this.queueDisabledReason : ''} (an administrator can enable it with \`fractal queue enable\`)`);
     const count = p.count ?? 1;
     if (!Number.isInteger(count) || count < 1 || count > 100000) throw invalid('count must be an integer 1-100000');
+    checkQueued(this.queued, count, this.jobs.size, this.activeByUser.get(req.cred.userid) ?? 0);
     const system = (p.jobspec['attributes'] as { system?: Record<string, unknown> } | undefined)?.system;
     const deps = parseDependencies(system);
     for (const d of deps) if (d.scheme !== 'begin-time') this.dependencyVerdict(d); // unknown targets are rejected before an id is used
@@ -637,9 +661,8 @@ export class JobManager implements BrokerModule {
     await this.ctx.rpc('sched.hello', { jobs: allocated });
     for (const job of this.jobs.values()) {
       for (const d of job.deps) {
-        const m = /^(after|afterany|afterok|afternotok|begin-time)=(\d+(?:\.\d+)?)$/.exec(d);
-        if (!m) continue;
-        const dep: Dependency = { scheme: m[1] as Dependency['scheme'], value: Number(m[2]), description: d };
+        const dep = fromDescription(d);
+        if (!dep) continue;
         if (dep.scheme === 'begin-time') this.armBeginTime(job.id, dep);
         else {
           const verdict = this.dependencyVerdictSafe(dep);
@@ -703,6 +726,7 @@ export class JobManager implements BrokerModule {
       t_submit: r.t_submit, t_run: r.t_run ?? undefined, t_inactive: r.t_inactive ?? undefined, nnodes: r.nnodes, ntasks: r.ntasks, ncores: r.ncores,
       nodelist: r.nodelist ?? undefined, duration: r.duration, result: r.result ?? undefined, returncode: r.returncode ?? undefined,
       waitstatus: r.waitstatus ?? undefined, exception: r.exception ? (JSON.parse(r.exception) as JobInfo['exception']) : undefined,
+      signal: signalOf(r.waitstatus) !== undefined ? signalName(signalOf(r.waitstatus)!) : undefined,
     };
   }
 
@@ -788,16 +812,58 @@ export class JobManager implements BrokerModule {
 
   private waitResult(j: Job): WaitResponse {
     const result = resultOf(j);
-    const rc = returnCodeOf(j);
-    const errstr = j.exception ? `${j.exception.type}: ${j.exception.note}` : rc ? `exited with code ${rc}` : '';
-    return { id: j.id, success: result === 'COMPLETED', result, returncode: rc, errstr };
+    const errstr = j.exception ? excText(j.exception) : describeStatus(j.status);
+    return { id: j.id, success: result === 'COMPLETED', result, returncode: returnCodeOf(j), errstr };
+  }
+
+  private recordWaitResult(r: JobRecord): WaitResponse {
+    const result = r.result ?? 'FAILED';
+    const exc = r.exception ? (JSON.parse(r.exception) as { type: string; note: string }) : undefined;
+    return { id: r.id, success: result === 'COMPLETED', result, returncode: r.returncode, errstr: exc ? excText(exc) : describeStatus(r.waitstatus) };
+  }
+
+  /**
+   * Wait semantics (as Flux's waitable jobs): each failed job's result is
+   * reaped once, by `wait ID` or by the next `wait --all` of its owner, even
+   * if it ended before that wait began, so that a script that submits,
+   * then waits, never loses a failure. Successes need no reaping. Only ids
+   * are kept (the details come from the store), bounded by MAX_UNREAPED.
+   */
+  private addUnreaped(job: Job): void {
+    if (this.unreaped.size >= MAX_UNREAPED) {
+      const [oldId, oldUser] = this.unreaped.entries().next().value as [number, number];
+      this.unreaped.delete(oldId);
+      this.unreapedOverflow.set(oldUser, (this.unreapedOverflow.get(oldUser) ?? 0) + 1);
+    }
+    this.unreaped.set(job.id, job.userid);
+  }
+
+  /** Collects the unreaped failures of a user (undefined: everyone's): their count and the first REAP_DETAILS results. */
+  private reap(userid: number | undefined): WaitAllResponse {
+    const ids: number[] = [];
+    for (const [id, uid] of this.unreaped) if (userid === undefined || uid === userid) ids.push(id);
+    for (const id of ids) this.unreaped.delete(id);
+    let failed = ids.length;
+    for (const [uid, n] of [...this.unreapedOverflow]) {
+      if (userid !== undefined && uid !== userid) continue;
+      failed += n;
+      this.unreapedOverflow.delete(uid);
+    }
+    ids.sort((a, b) => a - b);
+    this.store.commit();
+    const jobs: WaitResponse[] = [];
+    for (const id of ids.slice(0, REAP_DETAILS)) {
+      const r = this.store.getJob(id);
+      if (r) jobs.push(this.recordWaitResult(r));
+    }
+    return { failed, jobs };
   }
 
   private wait(req: Req): unknown {
     const p = (req.payload ?? {}) as { id?: number; all?: boolean };
     if (p.all) {
       const userid = (req.cred.rolemask & ROLE_OWNER) ? undefined : req.cred.userid;
-      const w = { req, userid, failed: 0 };
+      const w = { req, userid };
       this.waitAll.push(w);
       req.onCancel(() => this.waitAll.splice(this.waitAll.indexOf(w), 1));
       this.checkQueueWaiters();
@@ -806,10 +872,8 @@ export class JobManager implements BrokerModule {
     const j = this.lookup(p.id);
     const active = this.jobs.get(j.id);
     if (!active) {
-      const r = j as JobRecord;
-      const result = r.result ?? 'FAILED';
-      const exc = r.exception ? (JSON.parse(r.exception) as { type: string; note: string }) : undefined;
-      return { id: r.id, success: result === 'COMPLETED', result, returncode: r.returncode, errstr: exc ? `${exc.type}: ${exc.note}` : r.returncode ? `exited with code ${r.returncode}` : '' } satisfies WaitResponse;
+      this.unreaped.delete(j.id);
+      return this.recordWaitResult(j as JobRecord);
     }
     const list = this.waiters.get(j.id) ?? [];
     list.push(req);
@@ -821,7 +885,7 @@ export class JobManager implements BrokerModule {
     if ((cred.rolemask & ROLE_OWNER) === 0 && cred.userid !== job.userid) throw new FractalError(ErrorCodes.PERMISSION, `${what}: job belongs to user ${job.userid}`);
   }
 
-  private cancel(p: { ids?: number[]; all?: boolean; note?: string }, cred: Cred): unknown {
+  private async cancel(p: { ids?: number[]; all?: boolean; note?: string }, cred: Cred): Promise<unknown> {
     const targets: Job[] = [];
     if (p?.all) {
       for (const j of this.jobs.values()) if ((cred.rolemask & ROLE_OWNER) || j.userid === cred.userid) targets.push(j);
@@ -835,13 +899,20 @@ export class JobManager implements BrokerModule {
         targets.push(active);
       }
     }
+    // Pending jobs first: canceling a running job first would free resources for pending jobs about to be canceled.
+    const running = (j: Job): boolean => j.state === 'RUN' || j.state === 'CLEANUP';
+    targets.sort((a, b) => Number(running(a)) - Number(running(b)));
     let n = 0;
-    for (const j of targets) {
-      const cur = this.jobs.get(j.id);
+    for (let i = 0; i < targets.length; i++) {
+      // A cancel of 100,000 jobs yields between slices so that other clients (queue status, jobs) are answered meanwhile.
+      if (i > 0 && i % CANCEL_SLICE === 0) await new Promise((r) => setImmediate(r));
+      const cur = this.jobs.get(targets[i]!.id);
       if (!cur || cur.state === 'INACTIVE' || cur.exception) continue;
       this.post(cur, 'exception', { type: 'cancel', severity: 0, userid: cred.userid, note: p.note ?? '' });
       n++;
     }
+    // Acknowledged once the cancellations are on disk.
+    await this.store.flush();
     return { canceled: n };
   }
 
@@ -967,8 +1038,8 @@ export class JobManager implements BrokerModule {
       const n = w.userid === undefined ? active : activeByUser.get(w.userid) ?? 0;
       if (n === 0) {
         this.waitAll.splice(i, 1);
-        // Only jobs that ended while the caller waited are counted; earlier failures are in `fractal jobs`.
-        w.req.respond({ failed: w.failed });
+        // Every unreaped failure of the caller counts, also of jobs that ended before this wait began.
+        w.req.respond(this.reap(w.userid));
       }
     }
   }
@@ -990,9 +1061,19 @@ export class JobManager implements BrokerModule {
 
   private stats(): unknown {
     const counts: Record<string, number> = { NEW: 0, DEPEND: 0, PRIORITY: 0, SCHED: 0, RUN: 0, CLEANUP: 0 };
-    for (const j of this.jobs.values()) counts[j.state] = (counts[j.state] ?? 0) + 1;
+    let counted = 0;
+    for (const [state, n] of this.byState) {
+      counts[state] = n;
+      counted += n;
+    }
+    counts['NEW'] = this.jobs.size - counted;
     return { counts, active: this.jobs.size, next_id: this.nextId };
   }
+}
+
+/** "cancel", or "cancel: interrupted" when the exception has a note. */
+function excText(e: { type: string; note: string }): string {
+  return e.note ? `${e.type}: ${e.note}` : e.type;
 }
 
 function withoutEnvironment(js: Record<string, unknown>): Record<string, unknown> {

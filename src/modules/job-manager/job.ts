@@ -3,6 +3,7 @@
  * event of its log (Flux RFC 21 states and events). Replaying a job's stored
  * log through `applyEvent` rebuilds exactly the state it had.
  */
+import { constants as osConstants } from 'node:os';
 import type { JobRequest } from '../../jobspec/index.js';
 import type { JobEvent, JobStateName } from '../../protocol/index.js';
 
@@ -171,9 +172,36 @@ export function resultOf(job: Pick<Job, 'exception' | 'status' | 'started'>): st
   return job.status === 0 ? 'COMPLETED' : 'FAILED';
 }
 
+/** The signal that ended the job's worst task, from its wait status, or undefined if it exited. */
+export function signalOf(status: number | null | undefined): number | undefined {
+  if (status === undefined || status === null) return undefined;
+  const sig = status & 0x7f;
+  // 0: exited; 0x7f: stopped (not an end).
+  return sig !== 0 && sig !== 0x7f ? sig : undefined;
+}
+
+/** SIGUSR1 for 10 (this platform's numbering), or "signal 70" for a number with no name. */
+export function signalName(sig: number): string {
+  for (const [name, n] of Object.entries(osConstants.signals)) if (n === sig) return name;
+  return `signal ${sig}`;
+}
+
+/**
+ * How a wait status reads to a user: "killed by SIGUSR1" (with ", core
+ * dumped"), "exited with code 3", or '' for success. A shell would print 138
+ * for SIGUSR1 ($? = 128 + n); saying "exit code 138" would hide the signal.
+ */
+export function describeStatus(status: number | null | undefined): string {
+  if (status === undefined || status === null) return '';
+  const sig = signalOf(status);
+  if (sig !== undefined) return `killed by ${signalName(sig)}${status & 0x80 ? ' (core dumped)' : ''}`;
+  const code = (status >> 8) & 0xff;
+  return code ? `exited with code ${code}` : '';
+}
+
 /** The exit code of the job: the worst task's exit code, or 128 + signal. */
 export function returnCodeOf(job: Pick<Job, 'status' | 'started'>): number | null {
   if (job.status === undefined) return null;
-  const sig = job.status & 0x7f;
-  return sig ? 128 + sig : (job.status >> 8) & 0xff;
+  const sig = signalOf(job.status);
+  return sig !== undefined ? 128 + sig : (job.status >> 8) & 0xff;
 }

@@ -5,6 +5,7 @@
  * does not ask the scheduler for a job that would pass a limit; the job
  * waits with reason `limits`. Limits come from the accounting module.
  */
+import { FractalError, ErrorCodes, invalid } from '../../errors/index.js';
 import type { Job } from './job.js';
 import { accountOf, qosOf } from './priority.js';
 
@@ -68,5 +69,42 @@ export class Limits {
       if (lim.max_cores !== null && u.cores + coresOf(job) > lim.max_cores) return `${label}: max cores ${lim.max_cores}`;
     }
     return undefined;
+  }
+}
+
+/**
+ * Limits on active (queued or running) jobs, like Slurm's MaxJobCount and
+ * MaxSubmitJobs: `-o job-manager.max-jobs=N` for the instance (default
+ * 100,000) and `-o job-manager.max-user-jobs=N` per user (default: the
+ * instance's). A submission that would pass one is refused whole, so that a
+ * runaway `--cc` cannot queue a million jobs that then take minutes to cancel.
+ */
+export interface QueuedLimits {
+  maxJobs: number;
+  maxUserJobs: number;
+}
+
+export const DEFAULT_MAX_JOBS = 100000;
+
+export function queuedLimits(attrs: Record<string, string>): QueuedLimits {
+  const read = (key: string, dflt: number): number => {
+    const v = attrs[key];
+    if (v === undefined) return dflt;
+    const n = Number(v);
+    if (!Number.isSafeInteger(n) || n < 1) throw invalid(`-o ${key}=${v}: give a whole number of jobs >= 1, e.g. -o ${key}=10000`);
+    return n;
+  };
+  const maxJobs = read('job-manager.max-jobs', DEFAULT_MAX_JOBS);
+  return { maxJobs, maxUserJobs: read('job-manager.max-user-jobs', maxJobs) };
+}
+
+/** Throws when `count` more jobs of `userid` would pass a limit, given the active jobs now. */
+export function checkQueued(l: QueuedLimits, count: number, active: number, activeOfUser: number): void {
+  const next = 'wait for jobs to end or cancel some (`fractal cancel`)';
+  if (active + count > l.maxJobs) {
+    throw new FractalError(ErrorCodes.BUSY, `too many jobs: the instance has ${active} active job(s) and allows ${l.maxJobs} (job-manager.max-jobs); ${count} more would pass it: ${next}, or start the instance with a higher -o job-manager.max-jobs`);
+  }
+  if (activeOfUser + count > l.maxUserJobs) {
+    throw new FractalError(ErrorCodes.BUSY, `too many jobs: you have ${activeOfUser} active job(s) and may have ${l.maxUserJobs} (job-manager.max-user-jobs); ${count} more would pass it: ${next}`);
   }
 }
