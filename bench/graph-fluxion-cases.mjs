@@ -3,7 +3,11 @@
 // cases.tsv: graph, options, command file, expected output) through
 // `fractal resource-query` and compares the output byte for byte.
 //
-//   node bench/graph-fluxion-cases.mjs [--vectors DIR] [--filter SET] [--verbose] [--markdown]
+//   node bench/graph-fluxion-cases.mjs [--vectors DIR] [--filter SET] [--verbose] [--markdown] [--smoke]
+//
+// --smoke runs the one case of bench/fixtures/fluxion-smoke (Fractal's own
+// output, not Fluxion's) so that CI exercises this script without the vectors;
+// it exits 1 if a case differs.
 //
 // Fluxion's options map onto Fractal's: -L/-f/-P are the same, the output
 // file (-t FILE) becomes stdout with -F simple (or the case's -F), -S CA
@@ -20,7 +24,8 @@ const opt = (name, def) => {
   const i = argv.indexOf(name);
   return i >= 0 ? argv[i + 1] : def;
 };
-const vectors = resolve(opt('--vectors', resolve(root, '../shared/vectors/flux/flux-sched')));
+const smoke = argv.includes('--smoke');
+const vectors = resolve(opt('--vectors', resolve(root, smoke ? 'bench/fixtures/fluxion-smoke' : '../shared/vectors/flux/flux-sched')));
 const filter = opt('--filter', undefined);
 const verbose = argv.includes('--verbose');
 const markdown = argv.includes('--markdown');
@@ -117,3 +122,4 @@ if (markdown) {
   for (const [set, s] of bySet) console.log(`${set.padEnd(18)} ${String(s.pass).padStart(3)}/${s.total}${s.failed.length ? `  differs: ${s.failed.join(', ')}` : ''}`);
   console.log(`${'all'.padEnd(18)} ${String(passed).padStart(3)}/${total}`);
 }
+if (smoke && passed !== total) process.exitCode = 1;

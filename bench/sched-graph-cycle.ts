@@ -7,17 +7,20 @@
  * without per-job reasons (the broker explains at most every 250 ms).
  * Target (issue 5): EASY under 50 ms.
  *
- *   npm run build && node dist/bench/sched-graph-cycle.js [pending] [repeats]
+ *   npm run build && node dist/bench/sched-graph-cycle.js [pending] [repeats] [--smoke]
  */
 import { ResourceGraph, syntheticGraph, type CompiledJob } from '../src/resource/graph/index.js';
 import { GraphModel, createPolicy, type PendingJob } from '../src/sched/index.js';
 import { mulberry32 } from './lib/random.js';
 
-const pendingCount = Number(process.argv[2] ?? 10000);
-const repeats = Number(process.argv[3] ?? 10);
+// --smoke: 100 nodes, 20 pending jobs, one repeat (seconds; test/bench-smoke checks the table).
+const smoke = process.argv.includes('--smoke');
+const args = process.argv.slice(2).filter((a) => a !== '--smoke');
+const pendingCount = Number(args[0] ?? (smoke ? 20 : 10000));
+const repeats = Number(args[1] ?? (smoke ? 1 : 10));
 const rnd = mulberry32(42);
 const int = (lo: number, hi: number) => lo + Math.floor(rnd() * (hi - lo + 1));
-const NODES = 1000, CORES = 32;
+const NODES = smoke ? 100 : 1000, CORES = 32;
 const t0 = performance.now();
 const graph = new ResourceGraph(syntheticGraph({ racksPerCluster: 10, nodesPerRack: NODES / 10, coresPerSocket: CORES }), { policy: 'first' });
 const buildMs = performance.now() - t0;
@@ -60,7 +63,8 @@ for (let id = 1; id <= pendingCount; id++) {
     pending.push({ id, submit: now - pendingCount + id, procs, limit, spec: spec(procs, undefined, limit) });
   }
 }
-pending[0] = { id: 1, submit: now - pendingCount, procs: 400 * CORES, nodes: 400, limit: 24 * 3600, spec: spec(0, 400, 24 * 3600) };
+const head = Math.round(0.4 * NODES);
+pending[0] = { id: 1, submit: now - pendingCount, procs: head * CORES, nodes: head, limit: 24 * 3600, spec: spec(0, head, 24 * 3600) };
 
 function median(a: number[]): number {
   const s = [...a].sort((x, y) => x - y);

@@ -2,13 +2,16 @@
  * bench/sim-cycle: time one scheduling cycle over 10,000 pending jobs on a
  * 1,000-node pool (32 cores per node, 97 % busy with 600 running jobs), for
  * each policy, with and without the per-job reasons. Target (issue 5): EASY
- * under 50 ms. Run after building: `node dist/bench/sim-cycle.js [pending] [repeats]`.
+ * under 50 ms. Run after building: `node dist/bench/sim-cycle.js [pending] [repeats] [--smoke]`.
  */
 import { NodePool, createPolicy, type PendingJob, type RunningJob, type Snapshot } from '../src/sched/index.js';
 import { mulberry32 } from './lib/random.js';
 
-const pendingCount = Number(process.argv[2] ?? 10000);
-const repeats = Number(process.argv[3] ?? 30);
+// --smoke: 100 pending jobs, one repeat (seconds; test/bench-smoke checks the table).
+const smoke = process.argv.includes('--smoke');
+const args = process.argv.slice(2).filter((a) => a !== '--smoke');
+const pendingCount = Number(args[0] ?? (smoke ? 100 : 10000));
+const repeats = Number(args[1] ?? (smoke ? 1 : 30));
 const rnd = mulberry32(42);
 const int = (lo: number, hi: number) => lo + Math.floor(rnd() * (hi - lo + 1));
 const pool = new NodePool({ nodes: 1000, coresPerNode: 32 });

@@ -4,21 +4,32 @@
 # with the paper's backfilling, on the four traces, and prints two Markdown
 # tables: the mean bounded slowdown over the ten windows, then every window.
 # Usage: bench/sim-rlscheduler.sh [TRACE_DIR]   (default ../shared/data/traces)
+#        bench/sim-rlscheduler.sh --smoke: one generated 10,000-job trace
+#        (the windows need 9,874 jobs; seconds; test/bench-smoke checks that
+#        the script still runs, the figures mean nothing).
 set -eu
 cd "$(dirname "$0")/.."
-T=${1:-../shared/data/traces}
 OUT=$(mktemp -d)
 trap 'rm -rf "$OUT"' EXIT
-for tr in lublin_256.swf lublin_256_new2.swf SDSC-SP2-1998-4.2-cln.swf.gz HPC2N-2002-2.2-cln.swf.gz; do
+if [ "${1:-}" = --smoke ]; then
+  T=$OUT/traces
+  mkdir "$T"
+  node bench/lib/gen-swf.mjs 10000 256 > "$T/smoke.swf"
+  TRACES=smoke.swf
+else
+  T=${1:-../shared/data/traces}
+  TRACES='lublin_256.swf lublin_256_new2.swf SDSC-SP2-1998-4.2-cln.swf.gz HPC2N-2002-2.2-cln.swf.gz'
+fi
+for tr in $TRACES; do
   for p in fcfs sjf; do
     bin/fractal sim --trace "$T/$tr" --compat rlscheduler --policy $p --json > "$OUT/$tr.$p.json"
     bin/fractal sim --trace "$T/$tr" --compat rlscheduler --policy $p --backfill --json > "$OUT/$tr.$p-bf.json"
   done
 done
-node - "$OUT" <<'JS'
+node - "$OUT" $TRACES <<'JS'
 const { readFileSync } = require('node:fs');
 const dir = process.argv[2];
-const traces = ['lublin_256.swf', 'lublin_256_new2.swf', 'SDSC-SP2-1998-4.2-cln.swf.gz', 'HPC2N-2002-2.2-cln.swf.gz'];
+const traces = process.argv.slice(3);
 const cols = [['fcfs', 'FCFS'], ['fcfs-bf', 'FCFS + backfilling'], ['sjf', 'SJF'], ['sjf-bf', 'SJF + backfilling']];
 const get = (t, c) => JSON.parse(readFileSync(`${dir}/${t}.${c}.json`, 'utf8'));
 console.log(`| trace | ${cols.map((c) => c[1]).join(' | ')} |`);

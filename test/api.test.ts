@@ -228,9 +228,10 @@ void describe('TypeScript API', () => {
     void test('a dependency on a job that is just completing is resolved', async () => {
       const conns = await Promise.all([one.api(), one.api(), one.api()]);
       const stuck: number[] = [];
+      const refused: string[] = [];
       // Try for a few seconds: submissions from three connections race the target's end.
       const deadline = Date.now() + 3000;
-      while (Date.now() < deadline && stuck.length === 0) {
+      while (Date.now() < deadline && stuck.length === 0 && refused.length === 0) {
         const target = await f1.submit(spec1(['true']));
         const dep = spec1(['true'], { dependencies: [{ scheme: 'afterok', value: String(target) }] });
         let done = false;
@@ -238,15 +239,21 @@ void describe('TypeScript API', () => {
         const deps: Array<Promise<number>> = [];
         await Promise.all(conns.map(async (c) => {
           for (let extra = 3; !done || extra-- > 0;) {
-            deps.push(c.submit(dep, { urgency: 0 }).catch(() => -1));
+            // Every submission is accepted: the target exists, running or completed.
+            deps.push(c.submit(dep, { urgency: 0 }).catch((e: { code?: string; message?: string }) => {
+              refused.push(`${e.code}: ${e.message}`);
+              return -1;
+            }));
             await new Promise((r) => setImmediate(r));
           }
         }));
         const ids = (await Promise.all(deps)).filter((id) => id > 0);
-        await new Promise((r) => setTimeout(r, 50));
+        // Held (urgency 0), they leave DEPEND for SCHED once the dependency is resolved.
+        await waitFor('the dependent jobs to leave DEPEND', async () => (await f1.list({ states: ['depend'], ids })).length === 0, 15000).catch(() => undefined);
         stuck.push(...(await f1.list({ states: ['depend'], ids })).map((j) => j.id));
         await f1.cancel(ids).catch(() => undefined);
       }
+      assert.deepEqual(refused.slice(0, 3), [], `${refused.length} dependent submissions were refused`);
       assert.deepEqual(stuck.slice(0, 5), [], `${stuck.length} jobs left in DEPEND although their target completed`);
     });
   });

@@ -10,7 +10,8 @@ import { test, describe, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describeResult, Instance, sleep, waitFor } from './helpers.js';
+import type { Fractal } from '../src/api/index.js';
+import { describeResult, Instance, waitFor } from './helpers.js';
 
 let inst: Instance;
 let gates = 0;
@@ -29,9 +30,29 @@ async function blocker(): Promise<{ id: number; open: () => Promise<void> }> {
   };
 }
 
-/** Asserts the job stays in a pending state for a while (nothing should start it). */
-async function staysPending(id: number, reason: RegExp, ms = 1000): Promise<void> {
-  await sleep(ms);
+/** Jobs waiting in the scheduler's queues (sched.status). */
+let schedApi: { inst: Instance; f: Promise<Fractal> } | undefined;
+async function schedPending(): Promise<number> {
+  if (schedApi?.inst !== inst) schedApi = { inst, f: inst.api() };
+  const f = await schedApi.f;
+  return (await f.rpc<{ pending: number }>('sched.status', {})).pending;
+}
+
+/**
+ * Asserts the job stays pending for `reason`, whatever the machine's speed:
+ * waits until it is pending with that reason and the scheduler holds
+ * `queued` jobs (the job itself, unless it is held or the queue is stopped,
+ * when the scheduler is not asked for it), then asks the scheduler once more:
+ * by then the cycle that followed the job's arrival has run, so a job that
+ * could start has started.
+ */
+async function staysPending(id: number, reason: RegExp, queued: number): Promise<void> {
+  await waitFor(`job ${id} to be pending with reason ${reason}`, async () => {
+    const j = await inst.job(id);
+    return ['DEPEND', 'PRIORITY', 'SCHED'].includes(j.state) && reason.test(j.reason ?? '');
+  });
+  await waitFor(`the scheduler to hold ${queued} pending job(s)`, async () => (await schedPending()) === queued);
+  assert.equal(await schedPending(), queued, 'the scheduler kept the job(s) after a cycle');
   const j = await inst.job(id);
   assert.ok(['DEPEND', 'PRIORITY', 'SCHED'].includes(j.state), `job ${id} should still be pending: ${JSON.stringify(j)}`);
   assert.match(j.reason ?? '', reason, `reason of job ${id}: ${JSON.stringify(j)}`);
@@ -57,7 +78,7 @@ void describe('job life cycle', () => {
     void test('a pending job: CANCELED without ever running', async () => {
       const b = await blocker();
       const id = await inst.submit(['true']);
-      await staysPending(id, /resources/, 200);
+      await staysPending(id, /resources/, 1);
       const r = await inst.fractal(['cancel', String(id)]);
       assert.equal(r.code, 0, describeResult(r));
       const j = await inst.waitState(id, ['INACTIVE']);
@@ -128,7 +149,7 @@ void describe('job life cycle', () => {
   void describe('urgency', () => {
     void test('urgency 0 holds a job; update urgency=16 releases it', async () => {
       const id = await inst.submit(['--urgency', '0', 'true']);
-      await staysPending(id, /held/);
+      await staysPending(id, /held/, 0);
       const j = await inst.job(id);
       assert.equal(j.urgency, 0);
       assert.equal(j.priority, 0);
@@ -145,7 +166,7 @@ void describe('job life cycle', () => {
       const id = await inst.submit(['true']);
       await inst.ok(['update', String(id), 'urgency=0']);
       await b.open();
-      await staysPending(id, /held/, 500);
+      await staysPending(id, /held/, 0);
       await inst.ok(['update', String(id), 'urgency=16']);
       await inst.ok(['wait', String(id)]);
     });
@@ -260,15 +281,16 @@ void describe('job life cycle', () => {
   });
 
   void describe('begin-time', () => {
-    void test('--begin-time=+2s: pending until then, then runs', async () => {
-      const id = await inst.submit(['--begin-time=+2s', 'true']);
+    void test('--begin-time=+15s: pending until then, then runs', async () => {
+      // Far enough ahead that the listing below comes before it on a busy machine.
+      const id = await inst.submit(['--begin-time=+15s', 'true']);
       const j = await inst.job(id);
       assert.equal(j.state, 'DEPEND');
       assert.match(j.reason ?? '', /begin-time/);
       await inst.ok(['wait', String(id)]);
       const done = await inst.job(id);
       assert.equal(done.result, 'COMPLETED');
-      assert.ok(done.t_run! - done.t_submit >= 1.5, `started ${done.t_run! - done.t_submit}s after submit, before its begin time`);
+      assert.ok(done.t_run! - done.t_submit >= 14.5, `started ${done.t_run! - done.t_submit}s after submit, before its begin time`);
     });
 
     void test('a begin time in the past does not delay the job', async () => {
@@ -283,7 +305,7 @@ void describe('job life cycle', () => {
       const r = await inst.ok(['queue', 'stop']);
       assert.match(r.stdout, /Scheduling is stopped/);
       const id = await inst.submit(['true']);
-      await staysPending(id, /queue stopped/);
+      await staysPending(id, /queue stopped/, 0);
       const st = await inst.ok(['queue', 'status']);
       assert.match(st.stdout, /Scheduling is stopped/);
       assert.match(st.stdout, /1 pending, 0 running/);
@@ -359,7 +381,7 @@ void describe('job life cycle', () => {
       assert.deepEqual(R.execution.R_lite.map((e) => e.rank), ['1']);
       // A job that needs both nodes waits.
       const wide = await inst.submit(['-N2', '-n2', 'true']);
-      await staysPending(wide, /resources/);
+      await staysPending(wide, /resources/, 1);
       await inst.ok(['resource', 'undrain', '0']);
       const w = await inst.fractal(['wait', String(wide)]);
       assert.equal(w.code, 0, describeResult(w));
@@ -368,7 +390,7 @@ void describe('job life cycle', () => {
     void test('resource drain of every rank: everything stays pending', async () => {
       await inst.ok(['resource', 'drain', '0-1']);
       const id = await inst.submit(['true']);
-      await staysPending(id, /resources/);
+      await staysPending(id, /resources/, 1);
       await inst.ok(['resource', 'undrain', '0-1']);
       await inst.ok(['wait', String(id)]);
     });

@@ -36,7 +36,9 @@ void describe('advance reservations', () => {
     const forever = await inst.submit(['-N1', 'sleep', '300']);
     await inst.waitState(forever, ['RUN']);
     assert.equal(await ranksOf(inst, forever), '0');
-    const out = (await inst.ok(['reservation', 'create', '--name', 'maint', '--start', '+4s', '--duration', '30s', '-N', '1', '--users', me])).stdout;
+    // Starts in 20 s (the short job below must be able to end before it, on a
+    // busy machine too) and lasts long enough that it outlives this test.
+    const out = (await inst.ok(['reservation', 'create', '--name', 'maint', '--start', '+20s', '--duration', '10m', '-N', '1', '--users', me])).stdout;
     assert.match(out, /reservation maint: .* 1 node\(s\) \(ranks 1\)/);
     const [r] = await list();
     assert.equal(r!.ranks, '1');

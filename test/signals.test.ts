@@ -1,7 +1,9 @@
 /** `fractal job kill`: signals reach a running job's tasks; bad signals and idle jobs are refused. */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Instance, failedCleanly } from './helpers.js';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { Instance, failedCleanly, waitFor } from './helpers.js';
 
 void describe('job kill', () => {
   let inst: Instance;
@@ -13,9 +15,9 @@ void describe('job kill', () => {
   });
 
   void test('USR1 reaches every task of a running job', async () => {
-    const id = await inst.submit(['-N2', '-n2', '--', 'sh', '-c', 'trap "echo got-usr1-$FRACTAL_TASK_RANK; exit 4" USR1; sleep 30 & wait']);
-    await inst.waitStarted(id);
-    await new Promise((r) => setTimeout(r, 300)); // let the shells install their traps
+    // Each shell says when its trap is installed (a file per task).
+    const id = await inst.submit(['-N2', '-n2', '--', 'sh', '-c', 'trap "echo got-usr1-$FRACTAL_TASK_RANK; exit 4" USR1; touch trap-$FRACTAL_JOB_ID-$FRACTAL_TASK_RANK; sleep 30 & wait']);
+    await waitFor('both shells to install their traps', () => [0, 1].every((r) => existsSync(join(inst.work, `trap-${id}-${r}`))));
     await inst.ok(['job', 'kill', '-s', 'USR1', String(id)]);
     const r = await inst.fractal(['attach', String(id)]);
     assert.equal(r.code, 4);

@@ -35,6 +35,8 @@ Options:
   --only LIST        run only these phases: ${PHASES.join(',')}
                      (the raw spawn rates are always measured: they are the reference)
   --quick            small N and few samples (CI)
+  --smoke            tiny sizes, seconds, no peers (Slurm): checks the benchmark
+                     still runs (test/bench-smoke); its figures mean nothing
   --no-slurm         do not measure Slurm even if it is running
   --slurm-timeout S  cap of Slurm's end-to-end run, seconds (default 300)
   --samples K        API submit latency samples (default 500; --quick: 100)
@@ -59,6 +61,9 @@ interface Config {
   apiSamples: number;
   runSamples: number;
   startupSamples: number;
+  /** Spawns per raw measurement. */
+  rawN: number;
+  smoke: boolean;
   srunSamples: number;
   json: string | undefined;
   argv: string[];
@@ -84,6 +89,7 @@ function parseArgs(argv: string[]): Config {
   let sizes = [1, 4];
   let only: Phase[] | undefined;
   let quick = false;
+  let smoke = false;
   let slurm = true;
   let slurmTimeout = 300;
   let apiSamples: number | undefined;
@@ -101,6 +107,7 @@ function parseArgs(argv: string[]): Config {
         break;
       }
       case '--quick': quick = true; break;
+      case '--smoke': smoke = true; break;
       case '--no-slurm': slurm = false; break;
       case '--slurm-timeout': slurmTimeout = posInt(val(), '--slurm-timeout'); break;
       case '--samples': apiSamples = posInt(val(), '--samples'); break;
@@ -115,9 +122,16 @@ function parseArgs(argv: string[]): Config {
       default: die(`unknown option "${argv[i]}"\n${USAGE}`);
     }
   }
+  if (smoke) {
+    // Every phase that measures Fractal, one small instance, no peers: seconds.
+    slurm = false;
+    if (jobs === undefined) jobs = 10;
+    if (noopJobs === undefined) noopJobs = 20;
+    sizes = [1];
+  }
   const n = jobs ?? (quick ? 200 : 1000);
   const phases = new Set<Phase>(only ?? PHASES);
-  if (quick) phases.delete('memory');
+  if (quick || smoke) phases.delete('memory');
   if (!slurm) phases.delete('slurm');
   return {
     jobs: n,
@@ -127,10 +141,12 @@ function parseArgs(argv: string[]): Config {
     quick,
     slurm,
     slurmTimeout,
-    apiSamples: apiSamples ?? (quick ? 100 : 500),
-    runSamples: quick ? 5 : 20,
-    startupSamples: quick ? 3 : 5,
+    apiSamples: apiSamples ?? (smoke ? 10 : quick ? 100 : 500),
+    runSamples: smoke ? 2 : quick ? 5 : 20,
+    startupSamples: smoke ? 1 : quick ? 3 : 5,
     srunSamples: quick ? 3 : 10,
+    rawN: smoke ? 40 : 2000,
+    smoke,
     json,
     argv,
   };
@@ -148,8 +164,7 @@ async function shellLoop(n: number, command: string): Promise<number> {
   return n / (Number(r.stdout.trim()) / 1e9);
 }
 
-async function measureRaw(): Promise<Raw> {
-  const N = 2000;
+async function measureRaw(N: number): Promise<Raw> {
   log(`raw: shell loop of /bin/true x ${N}`);
   const shell = await shellLoop(N, '/bin/true');
   // Fractal binds each task to its cores with taskset (two execs per job): the limit of that design.
@@ -274,7 +289,7 @@ async function main(): Promise<void> {
   const busy = await machineBusy();
   if (busy > 0.15) log(`warning: the machine is already ${(busy * 100).toFixed(0)}% busy before the benchmark starts: figures will be low`);
 
-  const raw = await measureRaw();
+  const raw = await measureRaw(cfg.rawN);
 
   const runs: Run[] = [];
   const ref1000 = cfg.jobs > 1000 && has('real');
@@ -315,8 +330,8 @@ async function main(): Promise<void> {
 
   // ---- rows ----
   const rows: Array<Row | string> = [];
-  rows.push({ figure: 'raw: shell loop of /bin/true, N=2000', fractal: `${fmtRate(raw.shell)} spawns/s`, notes: 'physical limit (bash fork+exec)' });
-  rows.push({ figure: 'raw: shell loop of taskset -c 0 /bin/true, N=1000', fractal: `${fmtRate(raw.taskset)} spawns/s`, notes: 'cpu binding through taskset (the fallback when the affinity addon is missing)' });
+  rows.push({ figure: `raw: shell loop of /bin/true, N=${cfg.rawN}`, fractal: `${fmtRate(raw.shell)} spawns/s`, notes: 'physical limit (bash fork+exec)' });
+  rows.push({ figure: `raw: shell loop of taskset -c 0 /bin/true, N=${cfg.rawN / 2}`, fractal: `${fmtRate(raw.taskset)} spawns/s`, notes: 'cpu binding through taskset (the fallback when the affinity addon is missing)' });
   rows.push({ figure: 'raw: node spawn of /bin/true, sequential', fractal: `${fmtRate(raw.nodeSeq)} spawns/s`, notes: 'child_process.spawn, one at a time' });
   rows.push({ figure: `raw: node spawn of /bin/true, ${raw.conc} at a time`, fractal: `${fmtRate(raw.nodeConc)} spawns/s`, notes: 'child_process.spawn, concurrent' });
 
