@@ -73,7 +73,7 @@ void test('a job that leaves a background child: the child is killed when the jo
     assert.deepEqual(ex.inventory().finished, [{ id: 5, status: 3 << 8, timedOut: false }]);
     const bg = Number(readFileSync(join(dir, 'bg.pid'), 'utf8'));
     await until(`the background child ${bg} to die`, () => !alive(bg), 5000);
-    // Nothing runs: the record of process groups is empty again.
+    // Nothing runs: no live process group in the record.
     assert.deepEqual([...livePgids(readFileSync(join(dir, 'r.pgids'), 'utf8'))], []);
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -75,6 +75,7 @@ export class Executor {
    * that the broker can kill them if this process dies (docs/decisions.md, ADR 12).
    */
   readonly pgidsPath: string;
+  private pgidLines = 0;
 
   constructor(private readonly resultsPath: string, private readonly idleExitMs: number, pgidsPath?: string, log: (msg: string) => void = (m) => process.stderr.write(`fractal-executor: ${m}\n`)) {
     this.pgidsPath = pgidsPath ?? resultsPath.replace(/\.results$/, '') + '.pgids';
@@ -278,8 +279,14 @@ export class Executor {
     this.running.delete(job.spec.id);
     this.outputBytes.delete(job.spec.id);
     this.killGroups(job);
-    if (job.procs.length > 0) appendFileSync(this.pgidsPath, JSON.stringify({ end: job.spec.id }) + '\n');
-    if (this.running.size === 0) writeFileSync(this.pgidsPath, '');
+    if (job.procs.length > 0) {
+      appendFileSync(this.pgidsPath, JSON.stringify({ end: job.spec.id }) + '\n');
+      // Compact the record now and then, when nothing runs (not after every job: it costs a write).
+      if (++this.pgidLines >= 1000 && this.running.size === 0) {
+        writeFileSync(this.pgidsPath, '');
+        this.pgidLines = 0;
+      }
+    }
     if (this.ackedEarly.delete(job.spec.id)) return; // the broker gave up on it: nobody wants the result
     const r: ShellFinished = { id: job.spec.id, status: job.status, timedOut: job.timedOut };
     this.finished.set(r.id, r);
