@@ -1,6 +1,7 @@
 /** `fractal job validate FILE...`: exit 0 when every jobspec is valid; one message per invalid file. */
 import { validateFiles } from '../../jobspec/index.js';
 import { invalid } from '../../errors/index.js';
+import { safeLines, safeText } from '../safe-text.js';
 
 export default async function jobValidate(args: string[], opts: Record<string, unknown>): Promise<number> {
   const schema = String(opts['schema'] ?? 'any');
@@ -8,10 +9,10 @@ export default async function jobValidate(args: string[], opts: Record<string, u
   const results = await validateFiles(args, { version: schema });
   let bad = 0;
   for (const r of results) {
-    if (r.ok) process.stdout.write(`${r.path}: valid\n`);
+    if (r.ok) process.stdout.write(`${safeText(r.path)}: valid\n`);
     else {
       bad++;
-      process.stderr.write(`${r.path}: ${r.error}\n`);
+      process.stderr.write(`${safeText(r.path)}: ${safeLines(r.error ?? '')}\n`);
     }
   }
   return bad ? 1 : 0;

@@ -10,6 +10,7 @@
  */
 import { FractalError, ErrorCodes, invalid } from '../../errors/index.js';
 import { durationLimitProblem, parseDuration, type JobRequest } from '../../jobspec/index.js';
+import { MAX_TIMER_MS } from '../../timers/index.js';
 import {
   ROLE_OWNER, type Cred, type ExecStartResponse, type JobEvent, type JobInfo, type ListRequest, type SchedAllocRequest, type SchedAllocResponse, type SchedAnnotations, type WaitResponse, type JobStateName,
 } from '../../protocol/index.js';
@@ -182,7 +183,8 @@ export class JobManager implements BrokerModule {
     const p = this.priority;
     if (!(p instanceof MultiFactor)) return;
     const interval = ctx.broker.attrs['priority.interval'] !== undefined ? parseDuration(ctx.broker.attrs['priority.interval']) : 60;
-    if (!(interval > 0)) throw invalid('-o priority.interval must be a duration > 0, e.g. 60s');
+    // setInterval cannot hold more than ~24.8 days (longer, or inf, would fire every millisecond).
+    if (!(interval > 0) || interval * 1000 > MAX_TIMER_MS) throw invalid('-o priority.interval must be a duration > 0 and at most 24d, e.g. 60s');
     let dirty = false;
     ctx.subscribe('accounting.update', (_t, payload) => {
       const u = payload as { factors?: Record<string, number>; qos?: Record<string, { priority: number }> };
