@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { explainUnknownOption, foreignOptionHint, parseDependencies } from './jobopts.js';
+import { parseDependencies } from './jobopts.js';
+import { explainUnknownOption, foreignOptionHint } from './hints.js';
 
 void test('--dependency: one condition, id lists with "," and ":", several conditions, repeated flags', () => {
   assert.deepEqual(parseDependencies(['afterok:42']), [{ scheme: 'afterok', value: '42' }]);

@@ -6,7 +6,7 @@
 import { Command } from 'commander';
 import { FractalError } from '../errors/index.js';
 import { safeLines } from './safe-text.js';
-import { explainUnknownOption } from './jobopts.js';
+import { explainUnknownOption } from './hints.js';
 
 type Loader = () => Promise<{ default: (args: string[], opts: Record<string, unknown>, cmd: Command) => Promise<number | void> }>;
 

@@ -880,6 +880,11 @@ export class JobManager implements BrokerModule {
     const list = this.waiters.get(j.id) ?? [];
     list.push(req);
     this.waiters.set(j.id, list);
+    // A waiter that went away collects nothing: the failure stays for `wait --all`.
+    req.onCancel(() => {
+      const cur = this.waiters.get(j.id);
+      if (cur?.includes(req)) cur.splice(cur.indexOf(req), 1);
+    });
     return DEFERRED;
   }
 
@@ -928,7 +933,7 @@ export class JobManager implements BrokerModule {
 
   /** Sends a signal to a running job's tasks (`fractal job kill`). */
   private async kill(p: { id: number; signal?: string }, cred: Cred): Promise<unknown> {
-    const j = this.jobs.get(p?.id);
+    const j = this.jobs.get(this.lookup(p?.id).id); // an unknown id is ENOENT, not "not running"
     if (!j || j.state !== 'RUN') throw new FractalError(ErrorCodes.INVALID_ARGUMENT, `job ${p?.id} is not running (signals go to running jobs only)`);
     this.authorize(j, cred, `cannot signal job ${p.id}`);
     const sig = String(p.signal ?? 'SIGTERM').toUpperCase();

@@ -275,6 +275,8 @@ export class Scheduler implements BrokerModule {
   private helloDone = false;
   private readonly scheduleCycle = coalesce(() => this.cycle());
   private lastExplain = 0;
+  /** What the last explaining cycle cost (ms): it visits every pending job. */
+  private explainMs = 0;
   private explainTimer: NodeJS.Timeout | undefined;
   private wakeTimer: NodeJS.Timeout | undefined;
   private cycles = 0;
@@ -780,11 +782,20 @@ export class Scheduler implements BrokerModule {
   // ---- the scheduling cycle ------------------------------------------------------------
 
 
+  /**
+   * Reasons are recomputed every 250 ms, or less often when that costs more
+   * than ~5% of the time: with 100,000 pending jobs (being canceled, say) each
+   * explaining cycle visits all of them.
+   */
+  private explainInterval(): number {
+    return Math.max(EXPLAIN_INTERVAL_MS, 20 * this.explainMs);
+  }
+
   private cycle(): void {
     const t0 = performance.now();
     const now = Date.now() / 1000;
     for (const part of [...this.resv.values()]) if (part.resv!.end <= now) this.endReservation(part, `reservation "${part.resv!.name}" ended before the job could start`);
-    const explain = Date.now() - this.lastExplain >= EXPLAIN_INTERVAL_MS || this.byId.size < EXPLAIN_ALWAYS_BELOW;
+    const explain = Date.now() - this.lastExplain >= this.explainInterval() || this.byId.size < EXPLAIN_ALWAYS_BELOW;
     if (explain) this.lastExplain = Date.now();
     let more = false;
     let ran = false;
@@ -806,10 +817,11 @@ export class Scheduler implements BrokerModule {
         this.explainTimer = undefined;
         this.lastExplain = 0;
         this.scheduleCycle();
-      }, EXPLAIN_INTERVAL_MS);
+      }, this.explainInterval());
     }
     this.cycles++;
     this.cycleMs = performance.now() - t0;
+    if (explain) this.explainMs = this.cycleMs;
     if (more) this.scheduleCycle();
   }
 
