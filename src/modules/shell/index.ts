@@ -113,7 +113,7 @@ export class ShellModule implements BrokerModule {
     if (topic === 'executor.output') {
       await this.ctx.rpc('exec.output', { ...(payload as ShellOutput), rank }, 0);
     } else if (topic === 'executor.finished') {
-      await this.ctx.rpc('exec.finished', { ...(payload as ShellFinished), rank }, 0).catch(() => {});
+      await this.ctx.rpc('exec.finished', { ...(payload as ShellFinished), rank }, 0);
     }
   }
 
