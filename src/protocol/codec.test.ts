@@ -5,8 +5,8 @@ import { encodeFrame, FrameDecoder, type RefusedMessage } from './codec.js';
 import { parseSize, formatSize } from './limits.js';
 import type { Message } from './message.js';
 
-// `__proto__` keys are refused by the decoder (prototype pollution); tested on their own below.
-const payload = fc.jsonValue().filter((v) => !JSON.stringify(v).includes('"__proto__"'));
+// Forbidden keys (__proto__, constructor, prototype) are refused by the decoder; tested on their own below.
+const payload = fc.jsonValue().filter((v) => !/"(__proto__|constructor|prototype)"/.test(JSON.stringify(v)));
 const msgArb: fc.Arbitrary<Message> = fc.oneof(
   fc.record({ t: fc.constant(0 as const), id: fc.nat(), topic: fc.stringMatching(/^[a-z-]{1,10}\.[a-z-]{1,10}$/), payload }),
   fc.record({ t: fc.constant(1 as const), id: fc.nat(), payload }),

@@ -1,6 +1,6 @@
 /**
- * Fault injection: a job writes 200 MB to stdout while `fractal attach`
- * feeds a deliberately slow reader. Every byte arrives, in order; the broker
+ * Fault injection: a job writes 200 MB to stdout, kept in the store; then
+ * `fractal attach` feeds it to a deliberately slow reader. Every byte arrives, in order; the broker
  * reads the store page by page and sends a page only when the reader has
  * taken the previous one, so neither the broker nor the client grows with
  * the output. A job past its output limit gets an `output-limit` exception
@@ -62,7 +62,10 @@ void describe('200 MB of output through a slow reader (fault injection)', () => 
     const f = await inst.api();
     const info = await f.rpc<{ pid: number }>('broker.info', {}, 0);
     const brokerBase = peakRss(info.pid);
+    // The whole output is in the store before the reader starts (the old broker loaded it all at once then).
     const id = await inst.submit(['--', 'seq', '1', String(LINES)]);
+    assert.equal((await inst.fractal(['wait', String(id)], { timeoutMs: 120000 })).code, 0);
+    const brokerAfterJob = peakRss(info.pid);
 
     const reader = spawn('python3', ['-c', SLOW_READER], { stdio: ['pipe', 'pipe', 'inherit'] });
     let readerOut = '';
@@ -86,11 +89,10 @@ void describe('200 MB of output through a slow reader (fault injection)', () => 
     const brokerPeak = peakRss(info.pid);
     const execPid = inst.processes().find((p) => p.cmdline.includes('shell/main.js'))?.pid;
     const execPeak = execPid ? peakRss(execPid) : 0;
-    process.stdout.write(`# output: broker peak RSS ${(brokerBase / MB).toFixed(0)} -> ${(brokerPeak / MB).toFixed(0)} MiB, client (attach) peak ${(clientPeak / MB).toFixed(0)} MiB, executor peak ${(execPeak / MB).toFixed(0)} MiB, ${wantBytes} bytes\n`);
+    process.stdout.write(`# output: broker peak RSS ${(brokerBase / MB).toFixed(0)} -> ${(brokerAfterJob / MB).toFixed(0)} (job) -> ${(brokerPeak / MB).toFixed(0)} MiB (attach), client (attach) peak ${(clientPeak / MB).toFixed(0)} MiB, executor peak ${(execPeak / MB).toFixed(0)} MiB, ${wantBytes} bytes\n`);
     // Old code: the broker loaded the whole output (~700 MB peak) and the client buffered it all.
     assert.ok(brokerPeak < 200 * MB, `broker peak RSS ${(brokerPeak / MB).toFixed(0)} MiB`);
     assert.ok(clientPeak > 0 && clientPeak < 150 * MB, `client peak RSS ${(clientPeak / MB).toFixed(0)} MiB`);
-    // The job finished meanwhile, with its real status.
     const job = await inst.job(id);
     assert.equal(job.state, 'INACTIVE');
     assert.equal(job.returncode, 0);

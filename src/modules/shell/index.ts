@@ -219,7 +219,7 @@ export class ShellModule implements BrokerModule {
       await this.ctx.rpc('exec.output', { ...(payload as ShellOutput), rank }, 0);
     } else if (topic === 'executor.finished') {
       this.started.delete((payload as ShellFinished).id);
-      await this.ctx.rpc('exec.finished', { ...(payload as ShellFinished), rank }, 0).catch(() => {});
+      await this.ctx.rpc('exec.finished', { ...(payload as ShellFinished), rank }, 0);
     }
   }
 
