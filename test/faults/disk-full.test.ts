@@ -63,7 +63,7 @@ function fill(path: string): number {
   }
 }
 
-void test('disk full during a submission burst: nothing acknowledged is lost, refusals say ENOSPC, the instance resumes by itself', { skip: !root && 'needs root (mounts a tmpfs)', timeout: 600000 }, async () => {
+void test('disk full during a submission burst: nothing acknowledged is lost, refusals say ENOSPC, the instance resumes by itself', { skip: !root && 'needs root (mounts a tmpfs)', timeout: 600000 }, async (t) => {
   const inst = new Instance({ coresPerRank: 4 });
   mount(inst.state, '24m');
   try {
@@ -97,6 +97,7 @@ void test('disk full during a submission burst: nothing acknowledged is lost, re
     assert.deepEqual(wrong, [], 'every refusal is the ENOSPC error');
     assert.ok(refusals[0]!.includes(inst.state), `the refusal names the state directory: ${refusals[0]}`);
     assert.equal(new Set(acked).size, acked.length, 'no id acknowledged twice in this run');
+    t.diagnostic(`burst on a full disk: ${acked.length} acknowledged, ${refusals.length} refused (ENOSPC) of ${attempts}`);
 
     // A bulk submit and the CLI are refused the same way while the disk is full (retried until one meets the full store).
     let bulkRefused: string | undefined;
@@ -155,6 +156,7 @@ void test('disk full during a submission burst: nothing acknowledged is lost, re
       if (running.includes(j.id)) assert.equal(j.returncode, 3, `job ${j.id}`);
       else assert.deepEqual([j.result, j.returncode], ['COMPLETED', 0], `job ${j.id}`);
     }
+    t.diagnostic(`after the restart: ${ids.length} jobs, exactly the ${expected.length} acknowledged`);
     const fresh = await f2.submit(spec(['true']));
     assert.ok(!ids.includes(fresh) && fresh > Math.max(...ids), `a new id (${fresh}) collides with none`);
     await f2.wait(fresh);
