@@ -16,7 +16,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { closeSync, existsSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, truncateSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { jobspecFromCommand, type Jobspec } from '../../src/jobspec/index.js';
 import { FractalError } from '../../src/errors/index.js';
@@ -63,7 +63,7 @@ function fill(path: string): number {
   }
 }
 
-void test('disk full during a submission burst: nothing acknowledged is lost, refusals say ENOSPC, the instance resumes by itself', { skip: !root && 'needs root (mounts a tmpfs)', timeout: 600000 }, async () => {
+void test('disk full during a submission burst: nothing acknowledged is lost, refusals say ENOSPC, the instance resumes by itself', { skip: !root && 'needs root (mounts a tmpfs)', timeout: 600000 }, async (t) => {
   const inst = new Instance({ coresPerRank: 4 });
   mount(inst.state, '24m');
   try {
@@ -78,7 +78,8 @@ void test('disk full during a submission burst: nothing acknowledged is lost, re
     const brokerPid = await inst.brokerPid();
 
     const filler = join(inst.state, 'filler');
-    fill(filler);
+    // Nearly full: 512 KiB left, so the burst is acknowledged at first and then meets the full disk.
+    truncateSync(filler, Math.max(0, fill(filler) - 512 * 1024));
 
     // The burst: API submits, 8 at a time, until 40 were refused (the disk is full).
     const acked: number[] = [];
@@ -93,10 +94,12 @@ void test('disk full during a submission burst: nothing acknowledged is lost, re
       }
     }
     assert.ok(refusals.length >= 40, `the full disk refused submissions (${acked.length} acknowledged, ${refusals.length} refused of ${attempts})`);
+    assert.ok(acked.length > 0, `submissions were acknowledged before the disk was full (${acked.length} acknowledged, ${refusals.length} refused)`);
     const wrong = refusals.filter((m) => !ENOSPC_TEXT.test(m));
     assert.deepEqual(wrong, [], 'every refusal is the ENOSPC error');
     assert.ok(refusals[0]!.includes(inst.state), `the refusal names the state directory: ${refusals[0]}`);
     assert.equal(new Set(acked).size, acked.length, 'no id acknowledged twice in this run');
+    t.diagnostic(`burst on a full disk: ${acked.length} acknowledged, ${refusals.length} refused (ENOSPC) of ${attempts}`);
 
     // A bulk submit and the CLI are refused the same way while the disk is full (retried until one meets the full store).
     let bulkRefused: string | undefined;
@@ -155,6 +158,7 @@ void test('disk full during a submission burst: nothing acknowledged is lost, re
       if (running.includes(j.id)) assert.equal(j.returncode, 3, `job ${j.id}`);
       else assert.deepEqual([j.result, j.returncode], ['COMPLETED', 0], `job ${j.id}`);
     }
+    t.diagnostic(`after the restart: ${ids.length} jobs, exactly the ${expected.length} acknowledged`);
     const fresh = await f2.submit(spec(['true']));
     assert.ok(!ids.includes(fresh) && fresh > Math.max(...ids), `a new id (${fresh}) collides with none`);
     await f2.wait(fresh);
