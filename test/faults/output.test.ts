@@ -26,18 +26,18 @@ function peakRss(pid: number): number {
 const LINES = 23_000_000;
 
 /**
- * The slow reader: takes 64 KiB, then sleeps 2 ms (at most ~30 MB/s, slower
- * than the broker can serve), and prints the byte count and the SHA-256.
+ * The slow reader: takes one pipe read (≤ 64 KiB), then pauses 2 ms (at most
+ * ~30 MB/s, slower than the broker serves), and prints the byte count and the SHA-256.
  */
 const SLOW_READER = `
-import sys, time, hashlib
-h = hashlib.sha256(); n = 0
-while True:
-    b = sys.stdin.buffer.read(65536)
-    if not b: break
-    h.update(b); n += len(b)
-    time.sleep(0.002)
-print(n, h.hexdigest())
+const h = require('node:crypto').createHash('sha256');
+let n = 0;
+process.stdin.on('data', (b) => {
+  h.update(b); n += b.length;
+  process.stdin.pause();
+  setTimeout(() => process.stdin.resume(), 2);
+});
+process.stdin.on('end', () => console.log(n, h.digest('hex')));
 `;
 
 const MB = 1024 * 1024;
@@ -67,7 +67,7 @@ void describe('200 MB of output through a slow reader (fault injection)', () => 
     assert.equal((await inst.fractal(['wait', String(id)], { timeoutMs: 120000 })).code, 0);
     const brokerAfterJob = peakRss(info.pid);
 
-    const reader = spawn('python3', ['-c', SLOW_READER], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const reader = spawn(process.execPath, ['-e', SLOW_READER], { stdio: ['pipe', 'pipe', 'inherit'] });
     let readerOut = '';
     reader.stdout.setEncoding('utf8').on('data', (d: string) => { readerOut += d; });
     const attach = spawn(process.execPath, [FRACTAL_BIN, 'attach', String(id)], { cwd: inst.work, env: inst.env(), stdio: ['ignore', reader.stdin, 'pipe'] });
