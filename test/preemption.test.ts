@@ -25,7 +25,7 @@ void describe('QOS and preemption', () => {
   void test('an urgent job preempts: the standby job is requeued and runs again, the scavenger job ends as PREEMPTED', async () => {
     // Runs until the test ends it: its second run must still be running when the test looks, however slow the machine.
     const standby = await inst.submit(['-q', 'standby', 'sh', '-c', 'echo run; while :; do sleep 0.1; done']);
-    const scavenger = await inst.submit(['-q', 'scavenger', 'sleep', '30']);
+    const scavenger = await inst.submit(['-q', 'scavenger', 'sh', '-c', 'while :; do sleep 0.1; done']);
     await inst.waitStarted(standby);
     await inst.waitStarted(scavenger);
     const urgent = await inst.submit(['-q', 'urgent', '-n', '2', '-t', '5m', 'sleep', '1']);

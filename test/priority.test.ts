@@ -71,13 +71,17 @@ void describe('multifactor priority: age and size', () => {
       // Submitted back to back on one connection and listed together, so that
       // their ages differ by milliseconds however slow the machine.
       const f = await inst.api();
-      const spec = (ntasks: number) => jobspecFromCommand(['true'], {}, { cwd: inst.work, environment: { PATH: process.env['PATH'] ?? '/usr/bin:/bin' }, ntasks });
+      const spec = (ntasks: number) => jobspecFromCommand(['true'], { ntasks }, { cwd: inst.work, environment: { PATH: process.env['PATH'] ?? '/usr/bin:/bin' } });
       const [small, big] = await Promise.all([f.submit(spec(1)), f.submit(spec(2))]);
-      const listed = await f.list({ ids: [small, big] });
-      const p0 = listed.find((j) => j.id === small)!.priority;
-      const pBig = listed.find((j) => j.id === big)!.priority;
-      // Size: 500 x (2 cores / 2) against 500 x (1 / 2), at the same age.
-      assert.ok(pBig - p0 >= 200, `the 2-core job (${pBig}) outranks the 1-core job (${p0})`);
+      // Priorities are recomputed every 0.3 s; wait for the size factor to show.
+      let p0 = 0;
+      await waitFor('the 2-core job to outrank the 1-core job by its size factor', async () => {
+        const listed = await f.list({ ids: [small, big] });
+        p0 = listed.find((j) => j.id === small)!.priority;
+        const pBig = listed.find((j) => j.id === big)!.priority;
+        // Size: 500 x (2 cores / 2) against 500 x (1 / 2), at the same age.
+        return pBig - p0 >= 200;
+      });
       await waitFor('the small job to age', async () => (await inst.job(small)).priority >= p0 + 100);
       const log = (await inst.ok(['job', 'eventlog', String(small)])).stdout;
       assert.ok(log.split('\n').filter((l) => / priority /.test(l)).length >= 2, 'the recomputed priorities are priority events');

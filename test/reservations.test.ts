@@ -36,9 +36,9 @@ void describe('advance reservations', () => {
     const forever = await inst.submit(['-N1', 'sleep', '300']);
     await inst.waitState(forever, ['RUN']);
     assert.equal(await ranksOf(inst, forever), '0');
-    // Starts in 20 s (the short job below must be able to end before it, on a
-    // busy machine too) and lasts long enough that it outlives this test.
-    const out = (await inst.ok(['reservation', 'create', '--name', 'maint', '--start', '+20s', '--duration', '10m', '-N', '1', '--users', me])).stdout;
+    // Starts in 60 s (the short job below must be able to end before it: on a
+    // busy machine each CLI call takes seconds) and outlives this test.
+    const out = (await inst.ok(['reservation', 'create', '--name', 'maint', '--start', '+60s', '--duration', '10m', '-N', '1', '--users', me])).stdout;
     assert.match(out, /reservation maint: .* 1 node\(s\) \(ranks 1\)/);
     const [r] = await list();
     assert.equal(r!.ranks, '1');
@@ -58,7 +58,7 @@ void describe('advance reservations', () => {
       return j.reason === 'reservation' ? j : undefined;
     });
     assert.ok(Math.abs(waiting.t_estimate! - r!.start) < 0.01, 'its estimated start is the reservation start');
-    await inst.ok(['wait', String(inside)]);
+    await inst.ok(['wait', String(inside)], { timeoutMs: 180000 });
     assert.equal(await ranksOf(inst, inside), '1');
     assert.ok((await inst.job(inside)).t_run! >= r!.start - 0.05, 'it did not start before the reservation');
     assert.equal((await inst.job(long)).state, 'SCHED', 'the long job still waits: rank 0 is busy, rank 1 reserved');

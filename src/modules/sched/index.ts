@@ -424,6 +424,7 @@ export class Scheduler implements BrokerModule {
   // ---- protocol ---------------------------------------------------------------------
 
   private hello(h: SchedHello): unknown {
+    if (h?.jobs !== undefined && (!Array.isArray(h.jobs) || h.jobs.some((j) => !Number.isInteger(j?.id)))) throw invalid('sched.hello needs {jobs: [{id: number, R: object}]}');
     let claimed = 0;
     for (const j of h?.jobs ?? []) {
       if (this.holder.has(j.id)) continue;
@@ -481,7 +482,8 @@ export class Scheduler implements BrokerModule {
   }
 
   private cancel(p: { id: number }): unknown {
-    const q = this.byId.get(p?.id);
+    if (!Number.isInteger(p?.id)) throw invalid('sched.cancel needs {id: number}');
+    const q = this.byId.get(p.id);
     if (!q) return { canceled: false };
     this.byId.delete(q.id);
     q.part.remove(q);
@@ -492,7 +494,9 @@ export class Scheduler implements BrokerModule {
   }
 
   private prioritize(p: { jobs: [number, number][] }): unknown {
-    for (const [id, prio] of p?.jobs ?? []) {
+    const jobs: unknown = p?.jobs ?? [];
+    if (!Array.isArray(jobs) || jobs.some((j) => !Array.isArray(j) || j.length !== 2 || typeof j[0] !== 'number' || typeof j[1] !== 'number')) throw invalid('sched.prioritize needs {jobs: [[id, priority], ...]}');
+    for (const [id, prio] of jobs as [number, number][]) {
       const q = this.byId.get(id);
       if (q) q.priority = prio;
     }
