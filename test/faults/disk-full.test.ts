@@ -66,6 +66,7 @@ function fill(path: string): number {
 void test('disk full during a submission burst: nothing acknowledged is lost, refusals say ENOSPC, the instance resumes by itself', { skip: !root && 'needs root (mounts a tmpfs)', timeout: 600000 }, async (t) => {
   const inst = new Instance({ coresPerRank: 4 });
   mount(inst.state, '24m');
+  let passed = false;
   try {
     await inst.startDaemon();
     const f = await inst.api();
@@ -162,7 +163,12 @@ void test('disk full during a submission burst: nothing acknowledged is lost, re
     const fresh = await f2.submit(spec(['true']));
     assert.ok(!ids.includes(fresh) && fresh > Math.max(...ids), `a new id (${fresh}) collides with none`);
     await f2.wait(fresh);
+    passed = true;
   } finally {
+    // On a failure, what the broker said is the first thing to read (its log is on the tmpfs, gone after umount).
+    if (!passed) for (const log of ['broker-0.log', 'exec-0.log']) {
+      try { process.stderr.write(`--- ${log} (last 4 KiB):\n${readFileSync(join(inst.state, log), 'utf8').slice(-4096)}\n`); } catch { /* none */ }
+    }
     await inst.fractal(['shutdown'], { timeoutMs: 20000 }).catch(() => undefined);
     await waitFor('instance processes to exit', () => inst.processes().length === 0, 10000).catch(() => undefined);
     inst.killAll();

@@ -64,6 +64,11 @@ export class Accounting implements BrokerModule {
   private enforce = false;
   /** Finished jobs waiting to be recorded (one transaction per event-loop turn). */
   private finished: InactiveJob[] = [];
+  private retryTimer: NodeJS.Timeout | undefined;
+
+  stop(): void {
+    clearTimeout(this.retryTimer);
+  }
 
   start(ctx: ModuleContext): void {
     this.ctx = ctx;
@@ -236,7 +241,18 @@ export class Accounting implements BrokerModule {
       usage.push({ jobid: j.id, user, account, t_start: j.t_run, t_end: j.t_inactive, core_seconds: core, gpu_seconds: gpu });
     }
     if (usage.length === 0) return;
-    this.db.recordUsage(usage, [...decayed.values()]);
+    try {
+      this.db.recordUsage(usage, [...decayed.values()]);
+    } catch (e) {
+      // A full disk (or another write failure) must neither kill the broker nor lose the usage:
+      // the transaction rolled back, so the same jobs are recorded again later (docs/reliability.md).
+      this.finished = [...jobs, ...this.finished];
+      if (!this.retryTimer) {
+        this.ctx.log(`usage of ${jobs.length} finished job(s) not recorded yet (${(e as Error).message}); retrying`);
+        this.retryTimer = setTimeout(() => { this.retryTimer = undefined; this.recordFinished(); }, 1000);
+      }
+      return;
+    }
     this.publish();
   }
 
