@@ -190,8 +190,51 @@ export class Fractal {
   }
 }
 
+/** A job path: job ids through levels of nested instances, e.g. `12` or `12/5/3`. */
+export function isJobPath(s: string): boolean {
+  return /^\d+(\/\d+)*$/.test(s);
+}
+
+/**
+ * Connects to an instance: a URI (`local:///...`, `tcp://...`), or a job path
+ * (`12/5`: the nested instance run by job 5 of the instance run by job 12 of
+ * the current one, docs/hierarchy.md), or by default $FRACTAL_URI or the last
+ * daemon started.
+ */
 export async function connect(uri?: string, opts: ConnectOptions = {}): Promise<Fractal> {
+  if (uri !== undefined && isJobPath(uri)) return (await resolveJobPath(uri, opts)).instance;
   const u = resolveUri(uri);
   const conn = await dial(u);
   return new Fractal(new RpcPeer(conn), u, opts);
+}
+
+/**
+ * Follows a job path down from the current instance, through each job's
+ * recorded URI (its `memo`), and returns the connection to the last level's
+ * instance with the jobs' URIs on the way.
+ */
+export async function resolveJobPath(path: string, opts: ConnectOptions = {}): Promise<{ instance: Fractal; uris: string[] }> {
+  let f = await connect(undefined, opts);
+  const uris: string[] = [];
+  let at = '';
+  for (const part of path.split('/')) {
+    const id = Number(part);
+    at = at ? `${at}/${id}` : String(id);
+    let uri: string | undefined;
+    let state = '';
+    try {
+      const info = await f.info(id);
+      uri = info.job.uri;
+      state = info.job.state;
+    } finally {
+      f.close();
+    }
+    if (!uri) {
+      const why = state === 'INACTIVE' ? 'it has ended (its history: `fractal job info ' + at + '`)' : state === 'RUN' ? 'it runs no instance, or its instance is still starting' : `it is ${state}, not running`;
+      throw new FractalError(ErrorCodes.NOT_FOUND, `job ${at} has no instance to talk to: ${why}`);
+    }
+    uris.push(uri);
+    f = await connect(uri, opts);
+  }
+  return { instance: f, uris };
 }

@@ -1,3 +1,3 @@
 /** api: the public TypeScript client of a Fractal instance. */
-export { connect, Fractal, resolveUri, currentInstanceFile, STARTING_TIMEOUT_MS, type ConnectOptions, type SubmitOptions, type OutputChunk } from './client.js';
+export { connect, isJobPath, resolveJobPath, Fractal, resolveUri, currentInstanceFile, STARTING_TIMEOUT_MS, type ConnectOptions, type SubmitOptions, type OutputChunk } from './client.js';
 export type { JobInfo, JobEvent, ListRequest, WaitResponse } from '../protocol/index.js';

@@ -7,6 +7,7 @@ import { Command } from 'commander';
 import { FractalError } from '../errors/index.js';
 import { safeLines } from './safe-text.js';
 import { explainUnknownOption } from './hints.js';
+import { collect, instanceShape, jobShape } from './shape.js';
 
 type Loader = () => Promise<{ default: (args: string[], opts: Record<string, unknown>, cmd: Command) => Promise<number | void> }>;
 
@@ -19,39 +20,10 @@ function action(load: Loader) {
   };
 }
 
-/** Flags shared by submit, run and batch-like commands (Flux names). */
-function jobShape(c: Command): Command {
-  return c
-    .option('-N, --nodes <N>', 'number of nodes')
-    .option('-n, --ntasks <N>', 'number of tasks (default 1)')
-    .option('-c, --cores-per-task <N>', 'cores per task (default 1)')
-    .option('-g, --gpus-per-task <N>', 'GPUs per task')
-    .option('-t, --time-limit <DURATION>', 'time limit, e.g. 30s, 10m, 1.5h, 2d (Flux RFC 23)')
-    .option('--exclusive', 'allocate whole nodes')
-    .option('-A, --account <NAME>', 'charge the job to this account (default: your default account)')
-    .option('-q, --qos <NAME>', 'quality of service (see fractal qos list)')
-    .option('--queue <NAME>', 'submit to this queue (see fractal queue list)')
-    .option('--reservation <NAME>', 'run inside this advance reservation (see fractal reservation)')
-    .option('--requires <QUERY>', 'node constraints (RFC 35), e.g. "bigmem", "host:node[1-2]", "-rank:0", "a100 or h100"')
-    .option('--urgency <N>', 'urgency 0-31 (0 holds the job, 31 expedites; default 16)')
-    .option('--job-name <NAME>', 'job name (default: the command)')
-    .option('--output <TEMPLATE>', 'write stdout to this file; {id} and {name} are replaced')
-    .option('--error <TEMPLATE>', 'write stderr to this file (default: same as --output)')
-    .option('--dependency <DEP>', 'after|afterany|afterok|afternotok:JOBID[,...] (Flux RFC 26)', collect, [])
-    .option('--begin-time <TIME>', 'do not start before TIME: +DURATION, epoch seconds or ISO date')
-    .option('--setattr <KEY=VAL>', 'set a jobspec attribute (system. prefix assumed), e.g. exec.test.run_duration=0', collect, [])
-    .option('--setopt <KEY=VAL>', 'set a shell option, e.g. cpu-affinity=off', collect, [])
-    .option('--env <VAR=VAL>', 'set an environment variable for the job', collect, [])
-    .option('--cwd <DIR>', 'working directory of the job (default: the current one)');
-}
-
-function collect(v: string, prev: string[]): string[] {
-  return [...prev, v];
-}
-
 const program = new Command('fractal')
   .description('Fractal: a hierarchical workload manager for clusters, clouds and laptops')
   .option('--uri <URI>', 'the instance to talk to (default: $FRACTAL_URI, else the last daemon started)')
+  .option('-r, --remote <JOBPATH>', 'talk to the nested instance run by this job (12, or 12/5 through levels)')
   .version('0.1.0', '-V, --version')
   .showHelpAfterError('(run with --help for usage)')
   // Unknown options from Slurm or Flux (--array, --hold, --partition...) name the Fractal spelling.
@@ -74,8 +46,9 @@ program.command('start')
 program.command('shutdown').description('stop the instance (pending jobs stay in its state directory)')
   .action(action(() => import('./commands/shutdown.js')));
 
-program.command('uri').description("print an instance's URI: of a state directory, or of the current instance")
+program.command('uri').description("print an instance's URI: the current one's, a state directory's, or a nested instance's (JOBPATH)")
   .option('--state-dir <DIR>', 'the instance started with this state directory')
+  .argument('[jobpath]', 'a job running an instance: 12, or 12/5 through levels')
   .action(action(() => import('./commands/uri.js')));
 
 jobShape(program.command('submit').description('submit a job (or many with --cc) and print its id'))
@@ -92,6 +65,21 @@ jobShape(program.command('run').description('submit a job, print its output as i
   .passThroughOptions()
   .action(action(() => import('./commands/run.js')));
 
+instanceShape(program.command('batch').description('submit a script to run as the initial program of a nested instance; print the job id'))
+  .option('--wrap', 'the arguments are a command to wrap in a /bin/sh script')
+  .argument('[script...]', 'script file (- or none: stdin) and its arguments')
+  .passThroughOptions()
+  .action(action(() => import('./commands/batch.js')));
+instanceShape(program.command('alloc').description('start a nested instance on a new allocation and run COMMAND (or a shell) against it'))
+  .option('--bg', 'leave the instance running and print its job id')
+  .argument('[command...]', 'command to run with FRACTAL_URI set to the instance')
+  .passThroughOptions()
+  .action(action(() => import('./commands/alloc.js')));
+program.command('proxy').description('run a shell (or COMMAND) whose commands reach the nested instance of a job')
+  .argument('<jobpath>', 'a job running an instance: 12, or 12/5 through levels')
+  .argument('[command...]')
+  .passThroughOptions()
+  .action(action(() => import('./commands/proxy.js')));
 const job = program.command('job').description('work with one job');
 job.command('submit').description('submit a jobspec file (YAML or JSON; - for stdin)')
   .option('--urgency <N>', 'urgency 0-31').argument('<file>')

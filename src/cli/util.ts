@@ -1,13 +1,21 @@
 /** Helpers shared by CLI commands: connecting, parsing numbers and key=value pairs, printing errors, the state directory. */
 import { mkdirSync, statSync } from 'node:fs';
-import { userInfo } from 'node:os';
+import { constants, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { connect, type Fractal } from '../api/index.js';
 import { ErrorCodes, FractalError, invalid } from '../errors/index.js';
 
+/** The instance given before the command: `--uri URI` or `-r JOBPATH` (a nested instance, e.g. 12 or 12/5). */
 export function globalUri(): string | undefined {
-  const i = process.argv.indexOf('--uri');
-  return i > 0 ? process.argv[i + 1] : undefined;
+  const a = process.argv.slice(2);
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i]!;
+    if (x === '--uri' || x === '-r' || x === '--remote') return a[i + 1];
+    const m = /^--(?:uri|remote)=(.*)$/.exec(x);
+    if (m) return m[1];
+    if (!x.startsWith('-')) break; // the command: its own options follow
+  }
+  return undefined;
 }
 
 const clients = new Set<Fractal>();
@@ -108,4 +116,9 @@ export function prepareStateDir(dir: string): string {
     throw new FractalError(ErrorCodes.PERMISSION, `--state-dir ${dir} is writable by other users (mode ${(st.mode & 0o7777).toString(8)}); give a directory only you can write, e.g. a new path such as ${join(dir, 'fractal')} (created with mode 0700)`);
   }
   return dir;
+}
+
+/** The exit code a shell reports for a process killed by `sig`: 128 + its number. */
+export function signalExitCode(sig: NodeJS.Signals): number {
+  return 128 + (constants.signals[sig] ?? 1);
 }

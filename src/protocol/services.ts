@@ -127,6 +127,8 @@ export interface JobInfo {
   account?: string | undefined;
   /** The scheduler's estimated start of a pending job (with a reservation). */
   t_estimate?: number | undefined;
+  /** A running nested instance's URI (its `memo`): `fractal uri JOBID`, `fractal -r JOBID`. */
+  uri?: string | undefined;
 }
 
 export interface ListRequest {

@@ -197,16 +197,18 @@ export class Executor {
     const baseEnv = { ...spec.env };
     if (spec.gpus.length > 0) baseEnv['CUDA_VISIBLE_DEVICES'] = spec.gpus.join(',');
     spec.tasks.forEach((task, local) => {
-      const env = {
+      const env: Record<string, string> = {
         ...baseEnv,
         FRACTAL_TASK_RANK: String(task), FRACTAL_TASK_LOCAL_ID: String(local),
         SLURM_PROCID: String(task), SLURM_LOCALID: String(local), SLURM_NODEID: String(spec.nodeIndex),
         PMI_RANK: String(task),
       };
       const cpus = bindingFor(spec, local);
+      // The task's CPUs, also when not bound: `fractal start` in a job takes them as its node's cores.
+      if (cpus.length > 0) env['FRACTAL_TASK_CPUS'] = cpus.join(',');
       let child: ChildProcess;
       try {
-        child = spawnBound(cpus, spec.command, (cmd, args) => spawn(cmd, args, {
+        child = spawnBound(spec.bind === false ? [] : cpus, spec.command, (cmd, args) => spawn(cmd, args, {
           cwd: spec.cwd, env, detached: true,
           stdio: ['ignore', outFd ?? 'pipe', errFd ?? 'pipe'],
         }));

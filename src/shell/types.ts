@@ -10,11 +10,17 @@ export interface ShellJob {
   env: Record<string, string>;
   /** Per-task environment (FRACTAL_TASK_RANK, SLURM_PROCID, ...) is added by the executor. */
   ntasks: number;
-  /** Cores (physical CPU ids) to bind tasks to; empty = no binding. */
+  /**
+   * The job's cores on this node. The exec module sends the core ids of the job's R; the rank's
+   * shell module maps them to CPU ids (`node.cpus` of a nested instance, else id modulo the CPUs)
+   * before the executor sees them.
+   */
   cpus: number[];
+  /** Bind each task to its share of `cpus` (false: `--setopt cpu-affinity=off`). Absent = bind. */
+  bind?: boolean;
   /** Cores per task: each task is bound to its own consecutive share of `cpus` when there are enough. */
   cpusPerTask: number;
-  /** GPU ids for CUDA_VISIBLE_DEVICES; empty = none. */
+  /** GPU ids for CUDA_VISIBLE_DEVICES (mapped like `cpus`); empty = none. */
   gpus: number[];
   /** Absolute epoch seconds after which the job is killed; 0 = no limit. */
   expiration: number;

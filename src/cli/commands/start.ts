@@ -13,7 +13,8 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { connect, currentInstanceFile } from '../../api/index.js';
 import { invalid, FractalError, ErrorCodes } from '../../errors/index.js';
-import { intOpt, prepareStateDir } from '../util.js';
+import { intOpt, prepareStateDir, signalExitCode } from '../util.js';
+import type { Command } from 'commander';
 
 const BROKER_MAIN = fileURLToPath(new URL('../../broker/main.js', import.meta.url));
 const FRACTAL_BIN = resolve(fileURLToPath(new URL('../../../../bin/', import.meta.url)));
@@ -110,7 +111,7 @@ function waitReady(child: ChildProcess, timeoutMs: number): Promise<string> {
   });
 }
 
-export default async function start(args: string[], opts: Record<string, unknown>): Promise<number> {
+export default async function start(args: string[], opts: Record<string, unknown>, cmd?: Command): Promise<number> {
   const size = intOpt(opts['testSize'], '--test-size', 1)!;
   const daemon = !!opts['daemon'];
   const fanout = intOpt(opts['fanout'], '--fanout', 1)!;
@@ -120,6 +121,12 @@ export default async function start(args: string[], opts: Record<string, unknown
   const gpus = intOpt(opts['gpusPerRank'], '--gpus-per-rank', 0);
   if (gpus !== undefined) attrs.push(`gpus-per-rank=${gpus}`);
   for (const a of attrs) if (!/^[\w.-]+=/.test(a)) throw invalid(`--setattr "${a}" must look like KEY=VALUE`);
+  // As a job's task (`fractal batch`, `fractal run -N2 fractal start`), become a broker of a nested instance.
+  const given = (name: string) => cmd?.getOptionValueSource(name) === 'cli';
+  if (!given('testSize') && !given('stateDir') && !daemon) {
+    const { inJob, startInJob } = await import('./start-in-job.js');
+    if (inJob()) return startInJob(args, Object.fromEntries(attrs.map((a) => [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)])), fanout);
+  }
 
   const persistent = opts['stateDir'] !== undefined;
   // mkdtemp creates its directory 0700; --state-dir never changes the mode of a directory it did not create.
@@ -197,7 +204,7 @@ export default async function start(args: string[], opts: Record<string, unknown
   process.on('SIGTERM', onSignal);
   const code = await new Promise<number>((r) => {
     prog.on('error', (e) => { process.stderr.write(`fractal start: cannot run ${command[0]}: ${e.message}\n`); r(127); });
-    prog.on('exit', (c, s) => r(s ? 128 + (({ SIGINT: 2, SIGKILL: 9, SIGTERM: 15 } as Record<string, number>)[s] ?? 1) : c ?? 0));
+    prog.on('exit', (c, s) => r(s ? signalExitCode(s) : c ?? 0));
   });
   process.off('SIGINT', onSignal);
   process.off('SIGTERM', onSignal);

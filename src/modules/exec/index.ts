@@ -18,7 +18,7 @@
  * back; its jobs then end with a `node-failure` exception. When a rank comes
  * back, shells of jobs that ended meanwhile are killed and acknowledged.
  */
-import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
 import { FractalError, ErrorCodes, invalid } from '../../errors/index.js';
 import { Rv1 } from '../../resource/index.js';
 import { expandOutputPath, parseDuration, type JobRequest } from '../../jobspec/index.js';
@@ -150,7 +150,9 @@ export class Exec implements BrokerModule {
     const command = js.tasks?.[0]?.command;
     if (!Array.isArray(command) || command.length === 0) throw invalid('the jobspec has no command (tasks[0].command)');
     const shares: RankShare[] = R.entries().map((e) => ({ rank: e.rank, cores: e.cores.toArray(), gpus: e.gpus.toArray(), hostname: e.hostname ?? `rank${e.rank}` }));
-    const tasks = distributeTasks(shares, p.request);
+    // A nested instance (`fractal batch`, `alloc`) runs one broker per node, owning all of the node's share.
+    const instance = sys['instance'] !== undefined;
+    const tasks = instance ? shares.map((_, i) => [i]) : distributeTasks(shares, p.request);
     const ntasks = tasks.reduce((a, t) => a + t.length, 0);
     const nodelist = R.nodelist().encode();
     const env: Record<string, string> = { ...((sys['environment'] as Record<string, string> | undefined) ?? {}) };
@@ -161,10 +163,12 @@ export class Exec implements BrokerModule {
       SLURM_JOB_ID: idStr, SLURM_JOBID: idStr, SLURM_NTASKS: String(ntasks), SLURM_NPROCS: String(ntasks), SLURM_NNODES: String(shares.length),
       SLURM_JOB_NUM_NODES: String(shares.length), SLURM_JOB_NODELIST: nodelist, SLURM_NODELIST: nodelist,
       SLURM_CPUS_PER_TASK: String(p.request.coresPerSlot), PMI_SIZE: String(ntasks),
+      // Where `fractal start` run by this job keeps its instance's state (archived here when the job ends).
+      FRACTAL_CHILD_DIR: childDir(this.ctx.broker.statedir, p.id),
     });
+    if (job.duration > 0) env['FRACTAL_JOB_EXPIRATION'] = String(Math.ceil(Date.now() / 1000 + job.duration));
     const shellOpts = ((sys['shell'] as { options?: Record<string, unknown> } | undefined)?.options ?? {});
     const bind = shellOpts['cpu-affinity'] !== 'off' && shellOpts['cpu-affinity'] !== false;
-    const ncpu = availableParallelism();
     const expiration = job.duration > 0 ? Date.now() / 1000 + job.duration : 0;
     const cwd = typeof sys['cwd'] === 'string' ? sys['cwd'] : '/';
     const outTmpl = shellOpts['output'] as { stdout?: { path?: string }; stderr?: { path?: string } } | undefined;
@@ -172,7 +176,7 @@ export class Exec implements BrokerModule {
     return shares.map((s, i) => {
       const spec: ShellJob = {
         id: p.id, tasks: tasks[i] ?? [], command, cwd, env: { ...env, SLURM_NODEID: String(i), FRACTAL_NODE_RANK: String(i) },
-        ntasks, cpus: bind ? s.cores.map((c) => c % ncpu) : [], cpusPerTask: p.request.coresPerSlot, gpus: s.gpus, expiration, killGrace: this.killGrace, nodeIndex: i,
+        ntasks, cpus: s.cores, bind, cpusPerTask: instance ? s.cores.length : p.request.coresPerSlot, gpus: s.gpus, expiration, killGrace: this.killGrace, nodeIndex: i,
         outputLimit: this.out.limit,
       };
       if (outTmpl?.stdout?.path) spec.stdoutPath = expand(outTmpl.stdout.path);
@@ -374,3 +378,8 @@ export class Exec implements BrokerModule {
 }
 
 export type { JobRequest };
+
+/** The state directory of a nested instance run by job `id` (docs/hierarchy.md). */
+export function childDir(statedir: string, id: number): string {
+  return join(statedir, 'jobs', String(id));
+}

@@ -35,7 +35,7 @@ interface Flight {
 type Note = { id: number; ev: JobEvent } | (() => void);
 
 /** Requests that change state: refused at once while the store cannot write, answered only once their changes are durable. */
-const MUTATING = new Set(['job-manager.cancel', 'job-manager.raise', 'job-manager.urgency', 'job-manager.update', 'job-manager.queue-enable', 'job-manager.queue-start']);
+const MUTATING = new Set(['job-manager.cancel', 'job-manager.raise', 'job-manager.urgency', 'job-manager.update', 'job-manager.memo', 'job-manager.queue-enable', 'job-manager.queue-start']);
 /** Requests whose immediate answers report state: answered once what they report is durable. */
 const REPORTING = new Set(['job-manager.wait']);
 
@@ -155,6 +155,7 @@ export class JobManager implements BrokerModule {
       { topic: 'job-manager.raise', handler: (r) => this.raise(r.payload as { id: number; type: string; severity: number; note: string }, r.cred) },
       { topic: 'job-manager.urgency', handler: (r) => this.setUrgency(r.payload as { id: number; urgency: number }, r.cred) },
       { topic: 'job-manager.update', handler: (r) => this.update(r.payload as { id: number; updates: Record<string, unknown> }, r.cred) },
+      { topic: 'job-manager.memo', handler: (r) => this.memo(r.payload as { id: number; memo: Record<string, unknown> }, r.cred) },
       { topic: 'job-manager.queue-status', handler: () => this.queueStatus() },
       { topic: 'job-manager.queue-enable', ownerOnly: true, handler: (r) => this.queueEnable(r.payload as { enable: boolean; reason?: string }) },
       { topic: 'job-manager.queue-start', ownerOnly: true, handler: (r) => this.queueStart(r.payload as { start: boolean }) },
@@ -712,6 +713,7 @@ export class JobManager implements BrokerModule {
       ncores: job.request.nslots * job.request.coresPerSlot, nodelist: R?.execution?.nodelist?.join(','), duration: job.request.duration,
       exception: job.exception, dependencies: job.deps.length ? [...job.deps] : undefined, account: accountOf(job),
     };
+    if (typeof job.memo?.['uri'] === 'string') info.uri = job.memo['uri'];
     if (job.state === 'DEPEND') info.reason = job.deps.length ? `dependency (${job.deps.join(', ')})` : 'dependency';
     else if (job.state === 'SCHED' || job.state === 'PRIORITY') {
       const a = this.annotations.get(job.id);
@@ -971,6 +973,18 @@ export class JobManager implements BrokerModule {
       }
     }
     return { old_urgency: old };
+  }
+
+  /** Adds notes to a running job's record (`memo` event), e.g. the URI of the nested instance it runs. */
+  private memo(p: { id: number; memo: Record<string, unknown> }, cred: Cred): unknown {
+    const j = this.jobs.get(p?.id);
+    if (!j) throw new FractalError(ErrorCodes.NOT_FOUND, `no active job ${p?.id}`);
+    this.authorize(j, cred, `cannot add a memo to job ${p.id}`);
+    const m = p.memo;
+    if (typeof m !== 'object' || m === null || Array.isArray(m) || Object.keys(m).length === 0) throw invalid('memo must be an object of keys and values, e.g. {"uri": "local:///tmp/x/local.sock"}');
+    if (JSON.stringify(m).length > 4096) throw invalid('memo is too large: at most 4 KiB of JSON');
+    this.post(j, 'memo', m);
+    return {};
   }
 
   private update(p: { id: number; updates: Record<string, unknown> }, cred: Cred): unknown {

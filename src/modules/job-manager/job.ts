@@ -38,6 +38,8 @@ export interface Job {
   readonly freed: boolean;
   /** Preempted with requeue: when cleanup is done the job goes back to the queue (a `requeue` event). */
   readonly requeue?: boolean;
+  /** Key/value notes from `memo` events (e.g. `uri`: the address of the nested instance the job runs). */
+  readonly memo?: Readonly<Record<string, unknown>>;
   /** Number of events in the log (the next event's sequence number). */
   readonly seq: number;
 }
@@ -137,6 +139,9 @@ export function applyEvent(job: Job, ev: JobEvent): Job {
         delete j.status;
         delete j.t_run;
       }
+      break;
+    case 'memo':
+      j.memo = { ...j.memo, ...c };
       break;
     case 'clean':
       j.state = 'INACTIVE';

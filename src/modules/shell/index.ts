@@ -16,6 +16,7 @@
 import { spawn } from 'node:child_process';
 import { openSync, closeSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { FractalError, ErrorCodes, invalid } from '../../errors/index.js';
 import { dial, localUri, RpcPeer } from '../../protocol/index.js';
@@ -49,9 +50,19 @@ export class ShellModule implements BrokerModule {
   private execPid: number | undefined;
   private execExit = new Map<number, string>();
   private recovering: Promise<void> | undefined;
+  /**
+   * What the core and GPU ids of an R stand for on this node: in a nested instance, the CPUs and
+   * GPUs its parent granted (`-o node.cpus`, `-o node.gpus`, set by `fractal start` in a job);
+   * otherwise core c is CPU c modulo the CPUs (test instances offer more cores than exist).
+   */
+  private nodeCpus: number[] | undefined;
+  private nodeGpus: number[] | undefined;
+  private readonly ncpu = availableParallelism();
 
   async start(ctx: ModuleContext): Promise<void> {
     this.ctx = ctx;
+    this.nodeCpus = idList(ctx.broker.attrs['node.cpus']);
+    this.nodeGpus = idList(ctx.broker.attrs['node.gpus']);
     const { rundir, rank } = ctx.broker;
     this.sock = join(rundir, `exec-${rank}.sock`);
     this.resultsPath = join(rundir, `exec-${rank}.results`);
@@ -63,6 +74,8 @@ export class ShellModule implements BrokerModule {
         handler: async (r) => {
           const job = (r.payload as { job?: ShellJob }).job;
           if (typeof job !== 'object' || job === null || !Array.isArray(job.command) || !Array.isArray(job.tasks)) throw invalid('shell.start needs {job: ShellJob}');
+          job.cpus = job.cpus.map((c) => this.nodeCpus?.[c] ?? c % this.ncpu);
+          job.gpus = job.gpus.map((g) => this.nodeGpus?.[g] ?? g);
           const ex = await this.executor();
           this.started.add(job.id);
           try {
@@ -232,4 +245,11 @@ export class ShellModule implements BrokerModule {
     for (const id of this.started) if (!jobs.has(id)) jobs.set(id, []);
     killJobProcesses(jobs, this.ctx.broker.rundir);
   }
+}
+
+/** "0,1,5" → [0, 1, 5]; absent or empty → undefined. */
+function idList(s: string | undefined): number[] | undefined {
+  if (!s) return undefined;
+  const ids = s.split(',').map(Number);
+  return ids.every((n) => Number.isInteger(n) && n >= 0) ? ids : undefined;
 }

@@ -1,0 +1,144 @@
+/**
+ * `fractal start` as a job's task: the brokers of a nested instance are the
+ * tasks of their parent's job, one per task (docs/hierarchy.md). Each learns
+ * its rank and the instance size from the job's environment, owns exactly
+ * the CPUs and GPUs its parent bound the task to, and runs the broker in
+ * this process (no second Node.js start). Rank 0 tells the parent its URI
+ * (a `memo` event in the parent job's log), runs the initial program, and
+ * when that exits stops the instance and exits with the program's code;
+ * without a program the instance runs until `fractal shutdown` or cancel.
+ */
+import { spawn } from 'node:child_process';
+import { linkSync, mkdirSync, unlinkSync, writeFileSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { tmpdir, userInfo } from 'node:os';
+import { dirname, join } from 'node:path';
+import { connect } from '../../api/index.js';
+import { invalid } from '../../errors/index.js';
+import { localUri } from '../../protocol/index.js';
+import { brokerLog, runBroker, startError } from '../../broker/index.js';
+import { signalExitCode } from '../util.js';
+import { FRACTAL_COMMAND, SCRIPT_PLACEHOLDER } from '../instance-job.js';
+
+/** True when this `fractal start` is a task of a job and should become a broker of a nested instance. */
+export function inJob(): boolean {
+  return !!process.env['FRACTAL_CHILD_DIR'] && process.env['FRACTAL_TASK_RANK'] !== undefined && process.env['FRACTAL_JOB_SIZE'] !== undefined;
+}
+
+/** Unix socket paths are limited to ~100 bytes: deep state directories keep their sockets in a short one. */
+function runDirFor(statedir: string, size: number): string {
+  if (join(statedir, `overlay-${size}.sock`).length <= 100) return statedir;
+  const h = createHash('sha256').update(statedir).digest('hex').slice(0, 16);
+  const dir = join(tmpdir(), `fractal-${userInfo().uid}-${h}`);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  return dir;
+}
+
+/** The overlay key: the first rank to get here writes it whole (link is atomic), every rank reads that one. */
+function ensureKey(statedir: string): void {
+  const key = join(statedir, 'overlay.key');
+  const tmp = `${key}.${process.pid}`;
+  writeFileSync(tmp, randomBytes(32).toString('hex') + '\n', { mode: 0o600 });
+  try { linkSync(tmp, key); } catch { /* another rank was first */ } finally { unlinkSync(tmp); }
+}
+
+export async function startInJob(initial: string[], attrs: Record<string, string>, fanout: number): Promise<number> {
+  let command = initial;
+  const env = process.env;
+  const rank = Number(env['FRACTAL_TASK_RANK']);
+  const size = Number(env['FRACTAL_JOB_SIZE']);
+  const parentUri = env['FRACTAL_URI'];
+  const jobid = Number(env['FRACTAL_JOB_ID']);
+  if (!Number.isInteger(rank) || !Number.isInteger(size) || rank < 0 || rank >= size) {
+    throw invalid(`fractal start in a job: FRACTAL_TASK_RANK=${env['FRACTAL_TASK_RANK']} and FRACTAL_JOB_SIZE=${env['FRACTAL_JOB_SIZE']} do not name a rank of the job`);
+  }
+  const statedir = env['FRACTAL_CHILD_DIR']!;
+  mkdirSync(statedir, { recursive: true, mode: 0o700 });
+  const rundir = runDirFor(statedir, size);
+  if (size > 1) ensureKey(statedir);
+  // This rank owns what its parent bound the task to; the instance's policy options come from -o.
+  const cpus = (env['FRACTAL_TASK_CPUS'] ?? '').split(',').filter(Boolean);
+  const gpus = (env['CUDA_VISIBLE_DEVICES'] ?? '').split(',').filter(Boolean);
+  const own: Record<string, string> = { 'gpus-per-rank': String(gpus.length), 'node.gpus': gpus.join(',') };
+  if (cpus.length > 0) Object.assign(own, { 'cores-per-rank': String(cpus.length), 'node.cpus': cpus.join(',') });
+  if (env['FRACTAL_JOB_EXPIRATION']) own['instance.expiration'] = env['FRACTAL_JOB_EXPIRATION'];
+  if (parentUri && Number.isInteger(jobid)) Object.assign(own, { 'parent-uri': parentUri, 'parent-jobid': String(jobid) });
+  const log = brokerLog(rank);
+  const overlay = (r: number) => localUri(join(rundir, `overlay-${r}.sock`));
+  let broker;
+  try {
+    broker = await runBroker({
+      rank, size, rundir, statedir, fanout, attrs: { ...attrs, ...own },
+      overlayUri: overlay(rank), ...(rank > 0 ? { parentUri: overlay(Math.floor((rank - 1) / fanout)) } : {}),
+    }, log);
+  } catch (e) {
+    log(`start-up failed: ${startError(e, statedir)}`);
+    return 1;
+  }
+  const stopped = new Promise<void>((r) => { broker.onShutdown = () => r(); });
+  // Rank 0 takes the whole instance down (as `fractal shutdown` does); another rank only itself.
+  const stop = () => (rank === 0 ? broker.publish('broker.shutdown', {}) : void broker.shutdown());
+  let program: ReturnType<typeof spawn> | undefined;
+  let code = 0;
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (program && program.exitCode === null) program.kill(sig);
+    else stop();
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  if (rank === 0) {
+    const uri = broker.info.uri;
+    if (parentUri && Number.isInteger(jobid)) await announce(parentUri, jobid, uri, log);
+    if (command[0] === SCRIPT_PLACEHOLDER) {
+      // `fractal batch`: the script travels in the parent's jobspec; it runs from this instance's directory.
+      const path = join(statedir, 'script');
+      try {
+        writeFileSync(path, await batchScript(parentUri, jobid), { mode: 0o700 });
+        command = [path, ...command.slice(1)];
+      } catch (e) {
+        process.stderr.write(`fractal batch: cannot get the script of job ${jobid}: ${(e as Error).message}\n`);
+        command = [];
+        code = 1;
+        stop();
+      }
+    }
+    if (command.length > 0) {
+      // The program finds this installation's `fractal` first on its PATH.
+      const path = `${dirname(FRACTAL_COMMAND)}:${env['PATH'] ?? '/usr/bin:/bin'}`;
+      program = spawn(command[0]!, command.slice(1), { stdio: 'inherit', env: { ...env, FRACTAL_URI: uri, PATH: path } });
+      code = await new Promise<number>((r) => {
+        program!.on('error', (e) => { process.stderr.write(`fractal start: cannot run ${command[0]}: ${e.message}\n`); r(127); });
+        program!.on('exit', (c, s) => r(s ? signalExitCode(s) : c ?? 0));
+      });
+      stop();
+    }
+  }
+  await stopped;
+  // Give queued writes a turn to leave, then exit (open handles of the modules do not hold us).
+  setImmediate(() => process.exit(code));
+  return code;
+}
+
+/** The batch script recorded in the parent's jobspec (`attributes.system.instance.script`). */
+async function batchScript(parentUri: string | undefined, jobid: number): Promise<string> {
+  if (!parentUri) throw new Error('no parent instance (FRACTAL_URI is not set)');
+  const f = await connect(parentUri, { startingTimeoutMs: 10_000 });
+  try {
+    const info = await f.info(jobid);
+    const script = (info.jobspec as { attributes?: { system?: { instance?: { script?: unknown } } } }).attributes?.system?.instance?.script;
+    if (typeof script !== 'string') throw new Error('its jobspec has no attributes.system.instance.script');
+    return script;
+  } finally { f.close(); }
+}
+
+/** Records the child's URI in the parent job's log (`memo`), so `fractal uri JOBID` and `-r JOBID` find it. */
+async function announce(parentUri: string, jobid: number, uri: string, log: (m: string) => void): Promise<void> {
+  try {
+    const f = await connect(parentUri, { startingTimeoutMs: 10_000 });
+    try {
+      await f.rpc('job-manager.memo', { id: jobid, memo: { uri } });
+    } finally { f.close(); }
+  } catch (e) {
+    log(`could not record this instance's URI in job ${jobid} of its parent: ${(e as Error).message}`);
+  }
+}
