@@ -32,6 +32,8 @@ export interface ConnectOptions {
   onStartingWait?: (message: string) => void;
   /** Default 3 s. */
   startingNoticeMs?: number;
+  /** Where a job path starts: this instance's URI (default: $FRACTAL_URI, else the last daemon started). */
+  from?: string;
 }
 
 /** Default bound on waiting for a starting broker. */
@@ -214,7 +216,7 @@ export async function connect(uri?: string, opts: ConnectOptions = {}): Promise<
  * instance with the jobs' URIs on the way.
  */
 export async function resolveJobPath(path: string, opts: ConnectOptions = {}): Promise<{ instance: Fractal; uris: string[] }> {
-  let f = await connect(undefined, opts);
+  let f = await connect(opts.from, opts);
   const uris: string[] = [];
   let at = '';
   for (const part of path.split('/')) {

@@ -3,14 +3,11 @@
  * jobspec that runs `fractal start` as one task per granted node, and the
  * wait for the nested instance to announce its URI (docs/hierarchy.md).
  */
-import { fileURLToPath } from 'node:url';
 import type { Fractal } from '../api/index.js';
 import { FractalError, ErrorCodes, invalid } from '../errors/index.js';
 import type { JobEvent } from '../protocol/index.js';
 import { jobspecFromOptions } from './jobopts.js';
-
-/** This installation's `fractal` command: the nested brokers run the same code as their parent. */
-export const FRACTAL_COMMAND = fileURLToPath(new URL('../../../bin/fractal', import.meta.url));
+import { FRACTAL_COMMAND } from './util.js';
 
 /** Stands for the batch script in the initial program; the nested rank 0 writes the script there. */
 export const SCRIPT_PLACEHOLDER = '{{script}}';

@@ -1,7 +1,8 @@
 /** Helpers shared by CLI commands: connecting, parsing numbers and key=value pairs, printing errors, the state directory. */
 import { mkdirSync, statSync } from 'node:fs';
 import { constants, userInfo } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { connect, type Fractal } from '../api/index.js';
 import { ErrorCodes, FractalError, invalid } from '../errors/index.js';
 
@@ -121,4 +122,12 @@ export function prepareStateDir(dir: string): string {
 /** The exit code a shell reports for a process killed by `sig`: 128 + its number. */
 export function signalExitCode(sig: NodeJS.Signals): number {
   return 128 + (constants.signals[sig] ?? 1);
+}
+
+/** This installation's `fractal` command: nested brokers and the programs they run use the same code. */
+export const FRACTAL_COMMAND = fileURLToPath(new URL('../../../bin/fractal', import.meta.url));
+
+/** An environment for a program that talks to the instance at `uri`, with this installation's `fractal` first on its PATH. */
+export function instanceEnv(uri: string, env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  return { ...env, FRACTAL_URI: uri, PATH: `${dirname(FRACTAL_COMMAND)}:${env['PATH'] ?? '/usr/bin:/bin'}` };
 }

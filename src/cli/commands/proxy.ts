@@ -5,7 +5,7 @@
 import { spawn } from 'node:child_process';
 import { resolveJobPath } from '../../api/index.js';
 import { invalid } from '../../errors/index.js';
-import { signalExitCode } from '../util.js';
+import { instanceEnv, signalExitCode } from '../util.js';
 import { jobPathArg } from './uri.js';
 
 export default async function proxy(args: string[]): Promise<number> {
@@ -15,7 +15,7 @@ export default async function proxy(args: string[]): Promise<number> {
   const uri = uris[uris.length - 1]!;
   const command = args.length > 1 ? args.slice(1) : [process.env['SHELL'] ?? '/bin/sh'];
   if (args.length === 1 && !process.stdin.isTTY) throw invalid('give a COMMAND to run against the instance (stdin is not a terminal, so no interactive shell)');
-  const prog = spawn(command[0]!, command.slice(1), { stdio: 'inherit', env: { ...process.env, FRACTAL_URI: uri } });
+  const prog = spawn(command[0]!, command.slice(1), { stdio: 'inherit', env: instanceEnv(uri) });
   const ignore = () => {};
   process.on('SIGINT', ignore);
   return new Promise<number>((r) => {

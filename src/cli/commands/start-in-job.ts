@@ -12,13 +12,13 @@ import { spawn } from 'node:child_process';
 import { linkSync, mkdirSync, unlinkSync, writeFileSync } from 'node:fs';
 import { createHash, randomBytes } from 'node:crypto';
 import { tmpdir, userInfo } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { connect } from '../../api/index.js';
 import { invalid } from '../../errors/index.js';
 import { localUri } from '../../protocol/index.js';
 import { brokerLog, runBroker, startError } from '../../broker/index.js';
-import { signalExitCode } from '../util.js';
-import { FRACTAL_COMMAND, SCRIPT_PLACEHOLDER } from '../instance-job.js';
+import { instanceEnv, signalExitCode } from '../util.js';
+import { SCRIPT_PLACEHOLDER } from '../instance-job.js';
 
 /** True when this `fractal start` is a task of a job and should become a broker of a nested instance. */
 export function inJob(): boolean {
@@ -103,9 +103,7 @@ export async function startInJob(initial: string[], attrs: Record<string, string
       }
     }
     if (command.length > 0) {
-      // The program finds this installation's `fractal` first on its PATH.
-      const path = `${dirname(FRACTAL_COMMAND)}:${env['PATH'] ?? '/usr/bin:/bin'}`;
-      program = spawn(command[0]!, command.slice(1), { stdio: 'inherit', env: { ...env, FRACTAL_URI: uri, PATH: path } });
+      program = spawn(command[0]!, command.slice(1), { stdio: 'inherit', env: instanceEnv(uri) });
       code = await new Promise<number>((r) => {
         program!.on('error', (e) => { process.stderr.write(`fractal start: cannot run ${command[0]}: ${e.message}\n`); r(127); });
         program!.on('exit', (c, s) => r(s ? signalExitCode(s) : c ?? 0));

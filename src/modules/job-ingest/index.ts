@@ -6,7 +6,7 @@
  * field and the problem.
  */
 import { FractalError, ErrorCodes, invalid } from '../../errors/index.js';
-import { summarizeJobspec, validateJobspec, type Jobspec } from '../../jobspec/index.js';
+import { formatDuration, summarizeJobspec, validateJobspec, type Jobspec } from '../../jobspec/index.js';
 import type { SubmitRequest } from '../../protocol/index.js';
 import type { BrokerModule, ModuleContext, Req } from '../../service/index.js';
 
@@ -15,8 +15,13 @@ export class JobIngest implements BrokerModule {
   readonly ranks = 'leader' as const;
   private ctx!: ModuleContext;
 
+  /** When this instance ends (epoch seconds): a nested instance's parent job's time limit (`-o instance.expiration`). */
+  private expiration: number | undefined;
+
   start(ctx: ModuleContext): void {
     this.ctx = ctx;
+    const exp = Number(ctx.broker.attrs['instance.expiration']);
+    if (ctx.broker.attrs['instance.expiration'] !== undefined && Number.isFinite(exp) && exp > 0) this.expiration = exp;
     ctx.register([{ topic: 'job-ingest.submit', handler: (r) => this.submit(r) }]);
   }
 
@@ -38,6 +43,21 @@ export class JobIngest implements BrokerModule {
     }
     const request = summarizeJobspec(spec);
     let system = (spec.attributes?.system ?? {}) as Record<string, unknown>;
+    if (this.expiration !== undefined) {
+      // A nested instance ends with its parent job's time limit: a job that cannot finish before then is refused,
+      // and a job without a limit gets the time that is left (docs/hierarchy.md).
+      const left = Math.floor(this.expiration - Date.now() / 1000);
+      const ends = new Date(this.expiration * 1000).toISOString().replace(/\.\d+Z$/, 'Z');
+      if (left <= 0) throw new FractalError(ErrorCodes.INVALID_ARGUMENT, `this instance has reached its time limit (${ends}) and takes no new jobs`);
+      if (request.duration > left) {
+        throw invalid(`the job's time limit (${formatDuration(request.duration)}) goes past the end of this instance in ${formatDuration(left)} (${ends}, the time limit of its job in the parent instance): ask for at most ${formatDuration(left)} with -t`);
+      }
+      if (request.duration === 0) {
+        request.duration = left;
+        system = { ...system, duration: left };
+        (spec.attributes ??= {}).system = system;
+      }
+    }
     // The account the job is charged to: the one asked for (if the user may), else the user's default.
     const asked = system['account'];
     if (asked !== undefined && typeof asked !== 'string') throw invalid('attributes.system.account must be an account name');
