@@ -35,6 +35,19 @@ function cpusOf(text: string, tag: string): number[] {
   return cpuList(m[1]!);
 }
 
+/** The brokers of the nested instance kept in `dir`, by rank (tasks whose environment names it). */
+function childBrokers(dir: string): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const p of processesMatching(`FRACTAL_CHILD_DIR=${dir}\0`)) {
+    if (!/ start\b/.test(p.cmdline)) continue;
+    let env = '';
+    try { env = readFileSync(`/proc/${p.pid}/environ`, 'utf8'); } catch { continue; }
+    const m = /(?:^|\0)FRACTAL_TASK_RANK=(\d+)\0/.exec(env);
+    if (m) out.set(Number(m[1]), p.pid);
+  }
+  return out;
+}
+
 /** A level's script: its cores, the CPUs a job using all of them is bound to, then the next level (or a refused job). */
 function levelScript(tag: string, cores: number, next?: { script: string; cores: number; out: string }): string {
   const lines = [
@@ -162,6 +175,18 @@ void describe('nested instances', () => {
       await inst.fractal(['cancel', String(a)]);
     }
     await inst.waitState(a, ['INACTIVE'], 60000);
+  });
+
+  void it('a nested instance whose rank 0 dies (-9) ends: its other brokers stop and the job fails', async () => {
+    const a = Number((await inst.ok(['alloc', '--bg', '-N2'])).stdout.trim());
+    const brokers = () => childBrokers(join(inst.state, 'jobs', String(a)));
+    const ranks = brokers();
+    assert.deepEqual([...ranks.keys()].sort(), [0, 1], `one broker per node: ${JSON.stringify([...ranks])}`);
+    process.kill(ranks.get(0)!, 'SIGKILL');
+    const j = await inst.waitState(a, ['INACTIVE'], 60000);
+    assert.equal(j.result, 'FAILED', JSON.stringify(j));
+    assert.equal(j.returncode, 128 + 9);
+    assert.ok(!isAlive(ranks.get(1)!), 'rank 1 was stopped with the job');
   });
 
   void it('the parent broker killed (-9) and restarted: children and their jobs keep running and are found again', async () => {

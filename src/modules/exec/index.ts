@@ -43,6 +43,8 @@ interface ExecJob {
   startSent: boolean;
   /** Test-mode jobs run no shells: nothing to acknowledge or kill. */
   shells: boolean;
+  /** A nested instance (`attributes.system.instance`): its brokers cannot go on without the first one. */
+  instance?: boolean;
 }
 
 /** Seconds between SIGTERM and SIGKILL when a job passes its time limit or is canceled (`-o exec.kill-grace=DURATION`). */
@@ -115,6 +117,7 @@ export class Exec implements BrokerModule {
     this.jobs.set(p.id, job);
     req.onCancel(() => this.jobs.delete(p.id));
     const sys = ((p.jobspec as { attributes?: { system?: Record<string, unknown> } }).attributes?.system ?? {});
+    if (sys['instance'] !== undefined) job.instance = true;
     const test = (sys['exec'] as { test?: { run_duration?: unknown } } | undefined)?.test;
     if (test) {
       job.shells = false;
@@ -248,6 +251,10 @@ export class Exec implements BrokerModule {
     if (f.timedOut) job.timedOut = true;
     job.waiting.delete(f.rank);
     if (job.waiting.size === 0) this.complete(job);
+    else if (job.instance && f.rank === job.ranks[0]) {
+      // Rank 0 of a nested instance ended (normally it stops the others first; if it died, they would wait for it forever).
+      for (const rank of job.waiting) this.ctx.rpc('shell.kill', { id: job.id, signal: 'SIGTERM' }, rank).catch(() => {});
+    }
     return { known: true };
   }
 
