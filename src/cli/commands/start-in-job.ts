@@ -14,7 +14,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { connect } from '../../api/index.js';
-import { invalid } from '../../errors/index.js';
+import { ErrorCodes, invalid } from '../../errors/index.js';
 import { localUri } from '../../protocol/index.js';
 import { brokerLog, runBroker, startError } from '../../broker/index.js';
 import { instanceEnv, signalExitCode } from '../util.js';
@@ -88,12 +88,15 @@ export async function startInJob(initial: string[], attrs: Record<string, string
   process.on('SIGINT', onSignal);
   if (rank === 0) {
     const uri = broker.info.uri;
-    if (parentUri && Number.isInteger(jobid)) await announce(parentUri, jobid, uri, log);
-    if (command[0] === SCRIPT_PLACEHOLDER) {
+    const wantScript = command[0] === SCRIPT_PLACEHOLDER;
+    const greeting = parentUri && Number.isInteger(jobid) ? greetParent(parentUri, jobid, uri, wantScript, log) : Promise.resolve(undefined);
+    if (wantScript) {
       // `fractal batch`: the script travels in the parent's jobspec; it runs from this instance's directory.
       const path = join(statedir, 'script');
       try {
-        writeFileSync(path, await batchScript(parentUri, jobid), { mode: 0o700 });
+        const script = await greeting;
+        if (script === undefined) throw new Error('no parent instance (FRACTAL_URI is not set)');
+        writeFileSync(path, script, { mode: 0o700 });
         command = [path, ...command.slice(1)];
       } catch (e) {
         process.stderr.write(`fractal batch: cannot get the script of job ${jobid}: ${(e as Error).message}\n`);
@@ -117,26 +120,31 @@ export async function startInJob(initial: string[], attrs: Record<string, string
   return code;
 }
 
-/** The batch script recorded in the parent's jobspec (`attributes.system.instance.script`). */
-async function batchScript(parentUri: string | undefined, jobid: number): Promise<string> {
-  if (!parentUri) throw new Error('no parent instance (FRACTAL_URI is not set)');
-  const f = await connect(parentUri, { startingTimeoutMs: 10_000 });
-  try {
-    const info = await f.info(jobid);
-    const script = (info.jobspec as { attributes?: { system?: { instance?: { script?: unknown } } } }).attributes?.system?.instance?.script;
-    if (typeof script !== 'string') throw new Error('its jobspec has no attributes.system.instance.script');
-    return script;
-  } finally { f.close(); }
-}
-
-/** Records the child's URI in the parent job's log (`memo`), so `fractal uri JOBID` and `-r JOBID` find it. */
-async function announce(parentUri: string, jobid: number, uri: string, log: (m: string) => void): Promise<void> {
-  try {
-    const f = await connect(parentUri, { startingTimeoutMs: 10_000 });
+/**
+ * Tells the parent this instance is ready: records its URI in the parent job's log (`memo`), so
+ * `fractal uri JOBID` and `-r JOBID` find it, and for `fractal batch` fetches the script from the
+ * job's jobspec (`attributes.system.instance.script`), on one connection. A parent that is away
+ * (restarting) is tried again every second for a minute.
+ */
+async function greetParent(parentUri: string, jobid: number, uri: string, wantScript: boolean, log: (m: string) => void): Promise<string | undefined> {
+  for (let attempt = 1; ; attempt++) {
     try {
-      await f.rpc('job-manager.memo', { id: jobid, memo: { uri } });
-    } finally { f.close(); }
-  } catch (e) {
-    log(`could not record this instance's URI in job ${jobid} of its parent: ${(e as Error).message}`);
+      const f = await connect(parentUri, { startingTimeoutMs: 60_000 });
+      try {
+        await f.rpc('job-manager.memo', { id: jobid, memo: { uri } });
+        if (!wantScript) return undefined;
+        const info = await f.info(jobid);
+        const script = (info.jobspec as { attributes?: { system?: { instance?: { script?: unknown } } } }).attributes?.system?.instance?.script;
+        if (typeof script !== 'string') throw new Error('its jobspec has no attributes.system.instance.script');
+        return script;
+      } finally { f.close(); }
+    } catch (e) {
+      if ((e as { code?: string }).code !== ErrorCodes.CONNECTION || attempt >= 60) {
+        log(`could not record this instance's URI in job ${jobid} of its parent: ${(e as Error).message}`);
+        if (wantScript) throw e;
+        return undefined;
+      }
+      await new Promise((r) => setTimeout(r, 1000));
+    }
   }
 }
