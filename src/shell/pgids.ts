@@ -25,6 +25,12 @@ export function livePgids(text: string): Map<number, number[]> {
  * instance in its environment (so a task that left its process group with setsid dies too).
  * The environment, not a bare process group id, decides: a group id reused by an unrelated
  * process long after is never killed. Without /proc, the recorded groups are killed.
+ *
+ * A job's processes carry `FRACTAL_CHILD_DIR=<statedir>/jobs/<id>`, which names both the
+ * instance and the job: the processes of a nested instance's jobs (whose own variable names a
+ * deeper directory, and whose FRACTAL_JOB_ID is an id of the nested instance) are not mistaken
+ * for a job of this one. Processes without it (started by an older version) are matched by
+ * `instanceMark` (the state directory) and FRACTAL_JOB_ID.
  */
 export function killJobProcesses(jobs: Map<number, number[]>, instanceMark: string): number {
   if (jobs.size === 0) return 0;
@@ -40,8 +46,9 @@ export function killJobProcesses(jobs: Map<number, number[]>, instanceMark: stri
       environ = readFileSync(`/proc/${pid}/environ`, 'utf8');
     } catch { continue; }
     if (!environ.includes(instanceMark)) continue;
-    const m = /(?:^|\0)FRACTAL_JOB_ID=(\d+)\0/.exec(environ);
-    if (!m || !jobs.has(Number(m[1]))) continue;
+    const dir = /(?:^|\0)FRACTAL_CHILD_DIR=([^\0]*)\0/.exec(environ)?.[1];
+    const id = dir !== undefined ? jobOfChildDir(dir, instanceMark) : Number(/(?:^|\0)FRACTAL_JOB_ID=(\d+)\0/.exec(environ)?.[1]);
+    if (id === undefined || !jobs.has(id)) continue;
     try {
       process.kill(pid, 'SIGKILL');
       n++;
@@ -51,4 +58,12 @@ export function killJobProcesses(jobs: Map<number, number[]>, instanceMark: stri
     for (const pgids of jobs.values()) for (const g of pgids) try { process.kill(-g, 'SIGKILL'); n++; } catch { /* empty */ }
   }
   return n;
+}
+
+/** The job id of `<statedir>/jobs/<id>` when `dir` is exactly that for this state directory. */
+function jobOfChildDir(dir: string, statedir: string): number | undefined {
+  const prefix = `${statedir.replace(/\/+$/, '')}/jobs/`;
+  if (!dir.startsWith(prefix)) return undefined;
+  const rest = dir.slice(prefix.length);
+  return /^\d+$/.test(rest) ? Number(rest) : undefined;
 }

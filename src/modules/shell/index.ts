@@ -215,7 +215,7 @@ export class ShellModule implements BrokerModule {
     const groups = livePgids(this.readPgids());
     const ids = new Set([...this.started, ...groups.keys()]);
     for (const id of ids) if (!groups.has(id)) groups.set(id, []);
-    const killed = killJobProcesses(groups, this.ctx.broker.rundir);
+    const killed = killJobProcesses(groups, this.ctx.broker.statedir);
     writeFileSync(this.pgidsPath, '');
     this.started.clear();
     this.ctx.log(`${reason}; killed ${killed} task process(es) of job(s) ${[...ids].join(',') || '(none)'}; starting a new executor`);
@@ -243,7 +243,7 @@ export class ShellModule implements BrokerModule {
     // Its jobs die with it; a task that left its process group (setsid) is found by its environment.
     const jobs = livePgids(this.readPgids());
     for (const id of this.started) if (!jobs.has(id)) jobs.set(id, []);
-    killJobProcesses(jobs, this.ctx.broker.rundir);
+    killJobProcesses(jobs, this.ctx.broker.statedir);
   }
 }
 
