@@ -45,8 +45,9 @@ void describe('advance reservations', () => {
 
     // A job that would still run when the reservation starts cannot use rank 1 and waits.
     const long = await inst.submit(['-N1', '-t', '1m', 'true']);
-    // A short job ends before the start: it may use rank 1 now (backfilled past the long one).
-    const short = await inst.submit(['-N1', '-t', '1s', 'true']);
+    // A short job ends before the start: it may use rank 1 now (backfilled past the long one). Its limit leaves
+    // a loaded machine time to run `true` (a 1 s limit was seen to expire first) and still ends before the start.
+    const short = await inst.submit(['-N1', '-t', '5s', 'true']);
     await inst.ok(['wait', String(short)]);
     assert.equal(await ranksOf(inst, short), '1');
     assert.equal((await inst.job(long)).state, 'SCHED');

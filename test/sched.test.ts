@@ -93,7 +93,7 @@ void describe('graph scheduler: FCFS and node constraints', () => {
     const a = await inst.submit(['-N3', '-t', '5m', 'sleep', '600']);
     await inst.waitState(a, ['RUN']);
     const b = await inst.submit(['-N2', 'true']);
-    const d = await inst.submit(['-n1', '-t', '1s', 'true']);
+    const d = await inst.submit(['-n1', '-t', '30s', 'true']);
     const jobD = await waitFor('D to be annotated', async () => {
       const j = await inst.job(d);
       return j.reason === 'priority' ? j : undefined;
