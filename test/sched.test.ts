@@ -24,7 +24,7 @@ async function ranksOf(inst: Instance, id: number): Promise<number[]> {
 
 /**
  * One rank with 2 cores. A (1 core, limit 5 min) runs; B (2 cores) must wait
- * for A; C (1 core, 1 h) fits now but would delay B; D (1 core, 2 s) fits
+ * for A; C (1 core, 1 h) fits now but would delay B; D (1 core, 30 s) fits
  * now and ends before B's reservation. A's limit is long so that A still runs
  * while the test looks, however slow the machine (the test cancels it).
  */
@@ -33,7 +33,7 @@ async function backfillScenario(inst: Instance): Promise<{ a: number; b: number;
   await inst.waitState(a, ['RUN']);
   const b = await inst.submit(['-n2', '-t', '1m', 'true']);
   const c = await inst.submit(['-n1', '-t', '1h', 'true']);
-  const d = await inst.submit(['-n1', '-t', '2s', 'true']);
+  const d = await inst.submit(['-n1', '-t', '30s', 'true']);
   return { a, b, c, d };
 }
 
