@@ -73,7 +73,7 @@ export function renderFrame(f: Frame): string[] {
     return lines;
   }
   const footer = f.message || 'up/down select   Enter open a + job\'s instance   Backspace back   q quit';
-  const room = Math.max(1, f.size.rows - lines.length - 2);
+  const room = Math.max(1, f.size.rows - lines.length - 1);
   const first = f.selected < room ? 0 : f.selected - room + 1;
   const cut = (s: string): string => s.slice(0, f.size!.columns);
   for (let i = first; i < Math.min(f.jobs.length, first + room); i++) {
