@@ -54,7 +54,7 @@ const CHILD = [
   'sleep 600',
 ].join(' && ');
 
-describe('pstree and top on nested instances', { timeout: 600_000 }, () => {
+void describe('pstree and top on nested instances', { timeout: 600_000 }, () => {
   let inst: Instance;
 
   before(async () => {
@@ -90,7 +90,7 @@ describe('pstree and top on nested instances', { timeout: 600_000 }, () => {
     await inst.destroy();
   });
 
-  test('pstree draws each level under its job with exact counts; a silent child is shown as such', async () => {
+  void test('pstree draws each level under its job with exact counts; a silent child is shown as such', async () => {
     const r = await inst.ok(['pstree', '--ascii']);
     assert.deepEqual(r.stdout.split('\n'), [
       '. - 2 nodes 4 cores | 2 run 0 pending 1 done',
@@ -109,7 +109,7 @@ describe('pstree and top on nested instances', { timeout: 600_000 }, () => {
     assert.equal(c.stdout.split('\n')[1], '|-- 2 - 1 node 2 cores | 2 run 1 pending 1 done', 'ASCII when the locale is not UTF-8');
   });
 
-  test('pstree --level bounds the depth', async () => {
+  void test('pstree --level bounds the depth', async () => {
     assert.deepEqual((await inst.ok(['pstree', '--ascii', '--level', '1'])).stdout, '. - 2 nodes 4 cores | 2 run 0 pending 1 done\n');
     assert.deepEqual((await inst.ok(['pstree', '--ascii', '-L', '2'])).stdout.split('\n'), [
       '. - 2 nodes 4 cores | 2 run 0 pending 1 done',
@@ -122,7 +122,7 @@ describe('pstree and top on nested instances', { timeout: 600_000 }, () => {
     assert.match(bad.stderr, /--level must be an integer >= 1/);
   });
 
-  test('pstree --json gives the tree with paths, URIs, sizes and counts', async () => {
+  void test('pstree --json gives the tree with paths, URIs, sizes and counts', async () => {
     const t = JSON.parse((await inst.ok(['pstree', '--json'])).stdout) as Tree;
     assert.deepEqual(shape(t), EXPECTED);
     assert.equal(t.uri, inst.uri);
@@ -131,7 +131,7 @@ describe('pstree and top on nested instances', { timeout: 600_000 }, () => {
     assert.equal(t.gpus, 0);
   });
 
-  test('pstree from a nested instance: -r before or after the command', async () => {
+  void test('pstree from a nested instance: -r before or after the command', async () => {
     const want = ['2 - 1 node 2 cores | 2 run 1 pending 1 done', '`-- 2/2 - 1 node 1 core | 1 run 0 pending 1 done', ''];
     assert.deepEqual((await inst.ok(['-r', '2', 'pstree', '--ascii'])).stdout.split('\n'), want);
     assert.deepEqual((await inst.ok(['pstree', '--ascii', '-r', '2'])).stdout.split('\n'), want);
@@ -141,7 +141,7 @@ describe('pstree and top on nested instances', { timeout: 600_000 }, () => {
     assert.match(none.stderr, /job 1 has no instance to talk to: it has ended/);
   });
 
-  test('top --once prints the header counts and the jobs, running first; -r shows the child', async () => {
+  void test('top --once prints the header counts and the jobs, running first; -r shows the child', async () => {
     const r = await inst.ok(['top', '--once']);
     const lines = r.stdout.trimEnd().split('\n');
     assert.match(lines[0]!, new RegExp(`^fractal top: \\. \\(${inst.uri.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}\\)   uptime \\S+$`));
@@ -164,7 +164,7 @@ describe('pstree and top on nested instances', { timeout: 600_000 }, () => {
     assert.equal(g.stdout.split('\n')[2], 'jobs 1 run 0 pending 1 done   throughput - jobs/s');
   });
 
-  test('top --iterations prints that many frames; the second has a throughput', async () => {
+  void test('top --iterations prints that many frames; the second has a throughput', async () => {
     const r = await inst.ok(['top', '--iterations', '2', '-d', '0.5']);
     const frames = r.stdout.trimEnd().split('\n\nfractal top: ');
     assert.equal(frames.length, 2, r.stdout);
