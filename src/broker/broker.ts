@@ -120,6 +120,8 @@ const OWNER_CRED: Cred = { userid: process.getuid?.() ?? 0, rolemask: ROLE_OWNER
 
 export class Broker {
   readonly info: BrokerInfo;
+  /** When this broker started (epoch seconds), for `fractal top`'s uptime. */
+  private readonly tStart = Date.now() / 1000;
   private readonly handlers = new Map<string, ServiceEntry>();
   private readonly services = new Set<string>();
   private readonly internal = new InternalPeer(OWNER_CRED);
@@ -567,7 +569,7 @@ export class Broker {
       { topic: 'broker.ping', handler: (req) => ({ rank: this.rank, pid: process.pid, payload: req.payload }) },
       {
         topic: 'broker.info',
-        handler: () => ({ rank: this.rank, size: this.size, pid: process.pid, uri: this.info.uri, hostname: this.info.hostname, attrs: this.info.attrs, rss: process.memoryUsage.rss(), memory: process.memoryUsage(), statedir: this.info.statedir }),
+        handler: () => ({ rank: this.rank, size: this.size, pid: process.pid, uri: this.info.uri, hostname: this.info.hostname, attrs: this.info.attrs, rss: process.memoryUsage.rss(), memory: process.memoryUsage(), statedir: this.info.statedir, t_start: this.tStart }),
       },
       {
         topic: 'broker.sub',

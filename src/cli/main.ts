@@ -80,6 +80,18 @@ program.command('proxy').description('run a shell (or COMMAND) whose commands re
   .argument('[command...]')
   .passThroughOptions()
   .action(action(() => import('./commands/proxy.js')));
+program.command('pstree').description('draw the tree of instances from this one (or -r JOBPATH) with their sizes and jobs by state')
+  .option('-r, --remote <JOBPATH>', 'start at the nested instance of this job (as the global -r)')
+  .option('-L, --level <N>', 'show at most N levels of instances (1: this one only)')
+  .option('--json', 'print the tree as JSON')
+  .option('--ascii', 'draw with ASCII characters (the default when the locale is not UTF-8)')
+  .action(action(() => import('./commands/pstree.js')));
+program.command('top').description('a live view of an instance (or -r JOBPATH): use, jobs, throughput; Enter descends into a nested instance')
+  .option('-r, --remote <JOBPATH>', 'start at the nested instance of this job (as the global -r)')
+  .option('-d, --delay <SECONDS>', 'seconds between refreshes', '2')
+  .option('--once', 'print one frame as plain text and exit (also when stdout is not a terminal)')
+  .option('-n, --iterations <N>', 'stop after N frames')
+  .action(action(() => import('./commands/top.js')));
 const job = program.command('job').description('work with one job');
 job.command('submit').description('submit a jobspec file (YAML or JSON; - for stdin)')
   .option('--urgency <N>', 'urgency 0-31').argument('<file>')

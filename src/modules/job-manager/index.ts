@@ -91,6 +91,8 @@ export class JobManager implements BrokerModule {
   /** The scheduler's latest annotations of pending jobs (runtime only, as in Flux). */
   private readonly annotations = new Map<number, SchedAnnotations>();
   private nextId = 1;
+  /** Jobs that reached INACTIVE (stored ones counted at start), so that stats stay O(1). */
+  private inactive = 0;
   private priority!: PriorityPlugin;
   private readonly limits = new Limits();
   private queued!: QueuedLimits;
@@ -141,6 +143,7 @@ export class JobManager implements BrokerModule {
       for (const id of [...this.limitHeld.keys()]) this.action(id);
     });
     this.nextId = Math.max(this.store.maxJobId(), this.store.kvGet<number>('job-manager.last-id') ?? 0) + 1;
+    this.inactive = this.store.countJobs('INACTIVE');
     const q = this.store.kvGet<{ enabled: boolean; reason: string; started: boolean }>('job-manager.queue');
     if (q) { this.queueEnabled = q.enabled; this.queueDisabledReason = q.reason; this.queueStarted = q.started; }
     ctx.register(this.durableAnswers([
@@ -463,6 +466,7 @@ export class JobManager implements BrokerModule {
 
   private onInactive(job: Job): void {
     this.finishedSinceGc++;
+    this.inactive++;
     this.limitHeld.delete(job.id);
     const t = this.timers.get(job.id);
     if (t) { clearTimeout(t); this.timers.delete(job.id); }
@@ -1088,7 +1092,7 @@ export class JobManager implements BrokerModule {
       counted += n;
     }
     counts['NEW'] = this.jobs.size - counted;
-    return { counts, active: this.jobs.size, next_id: this.nextId };
+    return { counts, active: this.jobs.size, inactive: this.inactive, next_id: this.nextId };
   }
 }
 
