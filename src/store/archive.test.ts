@@ -39,7 +39,7 @@ function tmp(): string {
   return mkdtempSync(join(tmpdir(), 'frarch-'));
 }
 
-test('a child and its own archive are copied under the job path, with depth and state filters', async () => {
+void test('a child and its own archive are copied under the job path, with depth and state filters', async () => {
   const dir = tmp();
   try {
     const grand = await fill(join(dir, 'grand.db'), 3);
@@ -85,7 +85,7 @@ test('a child and its own archive are copied under the job path, with depth and 
   }
 });
 
-test('a copy that fails on a full store keeps nothing promised and succeeds when retried', async () => {
+void test('a copy that fails on a full store keeps nothing promised and succeeds when retried', async () => {
   const dir = tmp();
   try {
     const big = JSON.stringify({ jobspec: { pad: 'x'.repeat(6000) } });
@@ -110,7 +110,7 @@ test('a copy that fails on a full store keeps nothing promised and succeeds when
   }
 });
 
-test('a child killed with SIGKILL: what it committed (still in its WAL) is archived', async () => {
+void test('a child killed with SIGKILL: what it committed (still in its WAL) is archived', async () => {
   const dir = tmp();
   try {
     const storeJs = fileURLToPath(new URL('./store.js', import.meta.url));
