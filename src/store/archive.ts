@@ -111,6 +111,11 @@ export class ArchiveDb {
     return (this.db.prepare(sql).all(...args) as (JobRecord & { parent: string; depth: number })[]).map(toArchived);
   }
 
+  /** True when the history of the instance run by job `path` is here. */
+  hasInstance(path: string): boolean {
+    return this.db.prepare('SELECT 1 FROM archive_instances WHERE path = ?').get(path) !== undefined;
+  }
+
   /** Instances archived so far (paths), for tests and `stats`. */
   instances(): { path: string; t_archived: number; njobs: number }[] {
     return this.db.prepare('SELECT path, t_archived, njobs FROM archive_instances ORDER BY path').all() as { path: string; t_archived: number; njobs: number }[];
