@@ -70,7 +70,7 @@ void test('a child and its own archive are copied under the job path, with depth
       const lost = a.job('7/2500')!;
       assert.equal(lost.state, 'INACTIVE');
       assert.equal(lost.result, 'FAILED');
-      assert.match(JSON.parse(lost.exception!).note as string, /while the job was RUN/);
+      assert.match(JSON.parse(lost.exception!).note as string, /after the job.s "finish" event/);
       assert.equal(a.list({ states: ['INACTIVE'], userid: 1000 }).length, 2503);
       assert.equal(a.list({ userid: 1 }).length, 0);
       assert.deepEqual(a.instances().map((i) => [i.path, i.njobs]), [['7', 2500], ['7/2', 3]]);

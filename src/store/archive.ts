@@ -149,8 +149,10 @@ export class ArchiveDb {
       if (tables.has('jobs')) {
         const spec = tables.has('jobspecs') ? 'COALESCE(s.jobspec, j.jobspec)' : 'j.jobspec';
         const join = tables.has('jobspecs') ? `LEFT JOIN ${CHILD}.jobspecs s ON s.id = j.id` : '';
-        // A job still active in a child that was killed never ends: it is archived as ended, with a `lost` exception that says in which state it was.
-        const lost = "json_object('type', 'lost', 'severity', 0, 'note', 'its instance ended while the job was ' || j.state || ' (killed or crashed): how the job ended is not known')";
+        // A job still active in a child that was killed never ends: it is archived as ended, with a `lost` exception
+        // naming its last event (the row's state is written only at submit and at the end; the log has the rest).
+        const last = tables.has('events') ? `COALESCE((SELECT e.name FROM ${CHILD}.events e WHERE e.jobid = j.id ORDER BY e.seq DESC LIMIT 1), 'submit')` : "'submit'";
+        const lost = `json_object('type', 'lost', 'severity', 0, 'note', 'its instance was killed or crashed after the job''s "' || ${last} || '" event: how the job ended is not known')`;
         const sel = COLS.map((c) => {
           if (c === 'jobspec') return spec;
           if (c === 'state') return "'INACTIVE'";
