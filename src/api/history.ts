@@ -89,8 +89,10 @@ export interface ArchiveListRequest {
   limit?: number;
 }
 
-export async function archiveList(f: Fractal, req: ArchiveListRequest = {}): Promise<PathJobInfo[]> {
-  return (await f.rpc<{ jobs: PathJobInfo[] }>('archive.list', req)).jobs;
+/** Archived jobs; `truncated` when there were more than one answer holds without a limit (10,000: give a limit). */
+export async function archiveList(f: Fractal, req: ArchiveListRequest = {}): Promise<PathJobInfo[] & { truncated?: boolean }> {
+  const r = await f.rpc<{ jobs: PathJobInfo[]; truncated?: boolean }>('archive.list', req);
+  return r.truncated ? Object.assign(r.jobs, { truncated: true }) : r.jobs;
 }
 
 /** An archived job not found, named by the whole path asked for (the archive names it relative to its instance). */
@@ -127,6 +129,8 @@ export async function eventlogAt(path: string, onEvent: (ev: JobEvent) => void, 
 export interface RecursiveListRequest extends Omit<ListRequest, 'ids'> {
   /** Levels to list: 1 = only this instance; absent = every level. */
   level?: number;
+  /** Told of each archive that had more jobs than one answer holds without a limit (its path, '' for this instance). */
+  onTruncated?: (path: string) => void;
 }
 
 const SHOWS_INACTIVE = new Set(['inactive', 'all']);
@@ -139,7 +143,7 @@ const SHOWS_RUNNING = new Set(['run', 'running', 'active', 'all']);
  * that ends while it is being listed is skipped (its jobs move to the archive).
  */
 export async function listRecursive(req: RecursiveListRequest = {}, opts: ConnectOptions = {}, base?: string): Promise<PathJobInfo[]> {
-  const { level, ...list } = req;
+  const { level, onTruncated, ...list } = req;
   if (level !== undefined && (!Number.isInteger(level) || level < 1)) throw new FractalError(ErrorCodes.INVALID_ARGUMENT, `level must be an integer >= 1 (1: only this instance), got ${JSON.stringify(level)}`);
   const states = (list.states ?? ['active']).map((s) => s.toLowerCase());
   const out: PathJobInfo[] = [];
@@ -154,6 +158,7 @@ export async function listRecursive(req: RecursiveListRequest = {}, opts: Connec
         ...(list.userid !== undefined ? { userid: list.userid } : {}), ...(list.limit ? { limit: list.limit } : {}),
       });
       for (const j of a) out.push({ ...j, path: prefix + j.path });
+      if (a.truncated) onTruncated?.(prefix.replace(/\/$/, ''));
     }
     const running = states.some((s) => SHOWS_RUNNING.has(s)) ? jobs : await f.list({ ...list, states: ['running'], limit: 0 });
     for (const j of running) {

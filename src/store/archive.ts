@@ -56,8 +56,8 @@ export interface ArchiveResult {
   nested: number;
 }
 
-/** Jobs per copy transaction: ~20-50 ms of work, so the broker answers between chunks. */
-export const ARCHIVE_CHUNK = 2000;
+/** Jobs per copy transaction: ~25 ms of work here (5,000 events), so the broker answers between chunks. */
+export const ARCHIVE_CHUNK = 500;
 
 const COLS = ['userid', 'name', 'state', 'urgency', 'priority', 't_submit', 't_run', 't_inactive', 'nnodes', 'ntasks', 'ncores', 'result', 'returncode', 'exception', 'nodelist', 'jobspec', 'R', 'waitstatus', 'duration'] as const;
 const CHILD = 'fractal_child';
@@ -196,10 +196,12 @@ export class ArchiveDb {
   private async copyNested(prefix: string, withEvents: boolean, check: () => void): Promise<number> {
     const add = pathDepth(prefix);
     const colList = COLS.join(', ');
-    const ins = this.db.prepare(`INSERT OR REPLACE INTO archive_jobs (parent, id, depth, ${colList}) SELECT ? || '/' || parent, id, depth + ?, ${colList} FROM ${CHILD}.archive_jobs WHERE (parent, id) > (?, ?) AND (? IS NULL OR (parent, id) <= (?, ?))`);
-    const insEv = withEvents
-      ? this.db.prepare(`INSERT OR REPLACE INTO archive_events (parent, jobid, seq, timestamp, name, context) SELECT ? || '/' || parent, jobid, seq, timestamp, name, context FROM ${CHILD}.archive_events WHERE (parent, jobid) > (?, ?) AND (? IS NULL OR (parent, jobid) <= (?, ?))`)
-      : undefined;
+    // Two forms of each statement, bounded and to the end: an `? IS NULL OR` upper bound would keep SQLite
+    // from using it as the end of the index range, and every chunk would scan to the end of the table.
+    const jobsSql = `INSERT OR REPLACE INTO archive_jobs (parent, id, depth, ${colList}) SELECT ? || '/' || parent, id, depth + ?, ${colList} FROM ${CHILD}.archive_jobs WHERE (parent, id) > (?, ?)`;
+    const evSql = `INSERT OR REPLACE INTO archive_events (parent, jobid, seq, timestamp, name, context) SELECT ? || '/' || parent, jobid, seq, timestamp, name, context FROM ${CHILD}.archive_events WHERE (parent, jobid) > (?, ?)`;
+    const ins = { upTo: this.db.prepare(`${jobsSql} AND (parent, id) <= (?, ?)`), rest: this.db.prepare(jobsSql) };
+    const insEv = withEvents ? { upTo: this.db.prepare(`${evSql} AND (parent, jobid) <= (?, ?)`), rest: this.db.prepare(evSql) } : undefined;
     const bound = this.db.prepare(`SELECT parent, id FROM ${CHILD}.archive_jobs WHERE (parent, id) > (?, ?) ORDER BY parent, id LIMIT 1 OFFSET ${ARCHIVE_CHUNK - 1}`);
     let lo: [string, number] = ['', -1];
     let n = 0;
@@ -207,10 +209,14 @@ export class ArchiveDb {
       if (!first) await turn();
       check();
       const b = bound.get(lo[0], lo[1]) as { parent: string; id: number } | undefined;
-      const hi: [string | null, number | null] = b ? [b.parent, b.id] : [null, null];
       this.db.transaction(() => {
-        n += ins.run(prefix, add, lo[0], lo[1], hi[0], hi[0], hi[1]).changes;
-        insEv?.run(prefix, lo[0], lo[1], hi[0], hi[0], hi[1]);
+        if (b) {
+          n += ins.upTo.run(prefix, add, lo[0], lo[1], b.parent, b.id).changes;
+          insEv?.upTo.run(prefix, lo[0], lo[1], b.parent, b.id);
+        } else {
+          n += ins.rest.run(prefix, add, lo[0], lo[1]).changes;
+          insEv?.rest.run(prefix, lo[0], lo[1]);
+        }
       })();
       if (!b) return n;
       lo = [b.parent, b.id];

@@ -123,7 +123,8 @@ export default async function jobs(args: string[], opts: Record<string, unknown>
   if (opts['recursive']) {
     if (ids.length) throw invalid('--recursive lists whole levels, not chosen jobs: for one job of a nested instance use `fractal job info 12/5` or `fractal jobs -r 12 5`');
     if (opts['stats']) throw invalid('--stats counts the jobs of one instance: use it without --recursive (with -r JOBPATH for a nested instance)');
-    let list = await listRecursive({ states, ...(userid !== undefined ? { userid } : {}), ...(limit ? { limit } : {}), ...(level !== undefined ? { level } : {}) },
+    let list = await listRecursive({ states, ...(userid !== undefined ? { userid } : {}), ...(limit ? { limit } : {}), ...(level !== undefined ? { level } : {}),
+      onTruncated: (at) => process.stderr.write(`fractal jobs: the archive of ${at ? `the instance of job ${at}` : 'this instance'} holds more than 10000 jobs: only the first 10000 are listed (use --count N for more)\n`) },
       { onStartingWait: (msg) => process.stderr.write(`fractal: ${msg}\n`) }, globalUri());
     if (limit) list = list.slice(0, limit);
     return print(list, parts, opts, 0);

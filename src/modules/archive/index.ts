@@ -29,6 +29,9 @@ import type { BrokerModule, ModuleContext } from '../../service/index.js';
 const RETRY_FIRST_MS = 5000;
 const RETRY_MAX_MS = 300_000;
 
+/** Archived jobs in one `archive.list` answer without a limit (a larger `limit` is the caller's choice). */
+export const LIST_MAX = 10000;
+
 const PATH_RE = /^\d+(\/\d+)*$/;
 const STATE_WORDS = new Set(['new', 'depend', 'priority', 'sched', 'run', 'cleanup', 'inactive', 'pending', 'running', 'active', 'all']);
 
@@ -178,9 +181,12 @@ export class Archive implements BrokerModule {
     if (bad !== undefined) throw invalid(`unknown job state "${bad}": use new, depend, priority, sched, run, cleanup, inactive, or a group: pending, running, active, inactive, all`);
     // Archived jobs are all inactive: a filter without inactive jobs lists none.
     if (!states.includes('inactive') && !states.includes('all')) return { jobs: [] };
+    // An archive may hold millions of jobs: without a limit, one answer holds at most LIST_MAX (and says so).
+    const limit = p.limit ? p.limit : LIST_MAX + 1;
     const recs = this.store.archive.list({
-      under: path, ...(p.depth !== undefined ? { depth: p.depth } : {}), ...(p.userid !== undefined ? { userid: p.userid } : {}), ...(p.limit ? { limit: p.limit } : {}),
+      under: path, ...(p.depth !== undefined ? { depth: p.depth } : {}), ...(p.userid !== undefined ? { userid: p.userid } : {}), limit,
     });
+    if (!p.limit && recs.length > LIST_MAX) return { jobs: recs.slice(0, LIST_MAX).map(toInfo), truncated: true };
     return { jobs: recs.map(toInfo) };
   }
 
