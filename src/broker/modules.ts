@@ -12,6 +12,7 @@ import { Exec } from '../modules/exec/index.js';
 import { JobManager } from '../modules/job-manager/index.js';
 import { JobIngest } from '../modules/job-ingest/index.js';
 import { Accounting } from '../modules/accounting/index.js';
+import { Archive } from '../modules/archive/index.js';
 
 export function perRankModules(): BrokerModule[] {
   return [new ResourceModule(), new ShellModule()];
@@ -23,5 +24,5 @@ export const SCHEDULERS = ['graph', 'simple'] as const;
 export function leaderModules(attrs: Record<string, string> = {}): BrokerModule[] {
   const sched = attrs['sched'] ?? SCHEDULERS[0];
   if (!(SCHEDULERS as readonly string[]).includes(sched)) throw new Error(`-o sched=${sched}: use one of ${SCHEDULERS.join(', ')}`);
-  return [sched === 'simple' ? new SchedSimple() : new Scheduler(), new Exec(), new JobManager(), new Accounting(), new JobIngest()];
+  return [sched === 'simple' ? new SchedSimple() : new Scheduler(), new Exec(), new JobManager(), new Accounting(), new JobIngest(), new Archive()];
 }

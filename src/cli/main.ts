@@ -97,12 +97,12 @@ job.command('submit').description('submit a jobspec file (YAML or JSON; - for st
   .option('--urgency <N>', 'urgency 0-31').argument('<file>')
   .action(action(() => import('./commands/job-submit.js')));
 job.command('info').description("print a job's record, jobspec and resource set as JSON")
-  .argument('<id>').argument('[key]', 'one of: jobspec, R, job')
+  .argument('<id>', 'a job id, or a path through nested instances (12/5), running or archived').argument('[key]', 'one of: jobspec, R, job')
   .action(action(() => import('./commands/job-info.js')));
 job.command('eventlog').description("print a job's event log")
   .option('-f, --follow', 'keep printing new events until the job is inactive')
   .option('-H, --human', 'human-readable timestamps')
-  .argument('<id>')
+  .argument('<id>', 'a job id, or a path through nested instances (12/5), running or archived')
   .action(action(() => import('./commands/job-eventlog.js')));
 job.command('kill').description("send a signal to a running job's tasks (default SIGTERM)")
   .option('-s, --signal <SIG>', 'signal name or number, e.g. USR1, INT, 9', 'TERM')
@@ -122,6 +122,8 @@ program.command('jobs').description('list jobs')
   .option('-c, --count <N>', 'show at most N jobs')
   .option('--json', 'print {"jobs":[...]} as JSON')
   .option('--stats', 'print counts by state first')
+  .option('-R, --recursive', 'also the jobs of nested instances, with their paths (12/5); with -a also those of ended instances')
+  .option('-L, --level <N>', 'with --recursive: at most N levels (1: only this instance)')
   .argument('[ids...]')
   .action(action(() => import('./commands/jobs.js')));
 

@@ -19,6 +19,7 @@ import { statfsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { FractalError, ErrorCodes } from '../errors/index.js';
 import { AccountingDb } from './accounting.js';
+import { ArchiveDb, type ArchiveResult } from './archive.js';
 
 export interface StoredEvent {
   timestamp: number;
@@ -118,6 +119,7 @@ export class Store {
   private scheduled = false;
   private readonly commitTx: () => void;
   private acct: AccountingDb | undefined;
+  private arch: ArchiveDb | undefined;
   private failed: FractalError | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
   private retryMs = RETRY_FIRST_MS;
@@ -182,6 +184,25 @@ export class Store {
       this.acct = new AccountingDb(this.db, cluster);
     }
     return this.acct;
+  }
+
+  /** The archive of nested instances' history (made on first use). */
+  get archive(): ArchiveDb {
+    this.arch ??= new ArchiveDb(this.db);
+    return this.arch;
+  }
+
+  /**
+   * Copies the history of a finished nested instance (its database at
+   * `dbPath`) into the archive under `prefix` (see archive.ts). Its own
+   * transactions, between group commits (never inside one); it does not wait
+   * for nor disturb the writes queued meanwhile. Rejects, keeping nothing
+   * half-promised, when the store is failing or a chunk cannot be written:
+   * the caller keeps the child's files and tries again later.
+   */
+  archiveChild(prefix: string, dbPath: string): Promise<ArchiveResult> {
+    if (this.closed) return Promise.reject(new Error('the store is closed'));
+    return this.archive.copyFrom(prefix, dbPath, () => (this.closed ? new Error('the store was closed') : this.failed));
   }
 
   /**

@@ -5,11 +5,16 @@
  * TO, R, S...), ntasks, nnodes, ncores, priority, urgency, t_submit, t_run,
  * t_inactive, t_estimate, runtime, duration, nodelist, result, returncode, reason,
  * exception.type, exception.note, dependencies.
+ *
+ * `--recursive` lists the jobs of every nested instance below this one too
+ * (live, and with -a from the archives of ended ones), each with its path
+ * (`12/5`) as its id; `--level N` stops N levels down (1: this instance).
  */
 import { readFileSync } from 'node:fs';
 import type { JobInfo } from '../../protocol/index.js';
 import { invalid } from '../../errors/index.js';
-import { open, intOpt, jobId, username, shortDuration } from '../util.js';
+import { listRecursive } from '../../api/index.js';
+import { open, intOpt, jobId, username, shortDuration, globalUri } from '../util.js';
 import { safeJson, safeText } from '../safe-text.js';
 
 const DEFAULT_FORMAT = '{id:>7} {username:<8.8} {name:<10.10} {status:>2} {ntasks:>6} {nnodes:>6} {runtime:>8} {info}';
@@ -24,6 +29,8 @@ function statusOf(j: JobInfo): string {
 function field(j: JobInfo, name: string): string {
   const now = Date.now() / 1000;
   switch (name) {
+    // With --recursive, a job of a nested instance shows its path (12/5).
+    case 'id': return (j as JobInfo & { path?: string }).path ?? String(j.id);
     case 'username': return username(j.userid);
     case 'status': case 'status_abbrev': return statusOf(j);
     case 'runtime': {
@@ -111,6 +118,17 @@ export default async function jobs(args: string[], opts: Record<string, unknown>
   if (opts['user'] === 'all' || opts['all'] || ids.length) userid = undefined;
   else if (opts['user'] !== undefined) userid = uidOf(String(opts['user']));
   const limit = intOpt(opts['count'], '--count', 1);
+  const level = intOpt(opts['level'], '--level', 1);
+  if (level !== undefined && !opts['recursive']) throw invalid('--level bounds the depth of --recursive: give both, e.g. `fractal jobs --recursive --level 2`');
+  if (opts['recursive']) {
+    if (ids.length) throw invalid('--recursive lists whole levels, not chosen jobs: for one job of a nested instance use `fractal job info 12/5` or `fractal jobs -r 12 5`');
+    if (opts['stats']) throw invalid('--stats counts the jobs of one instance: use it without --recursive (with -r JOBPATH for a nested instance)');
+    let list = await listRecursive({ states, ...(userid !== undefined ? { userid } : {}), ...(limit ? { limit } : {}), ...(level !== undefined ? { level } : {}),
+      onTruncated: (at) => process.stderr.write(`fractal jobs: the archive of ${at ? `the instance of job ${at}` : 'this instance'} holds more than 10000 jobs: only the first 10000 are listed (use --count N for more)\n`) },
+      { onStartingWait: (msg) => process.stderr.write(`fractal: ${msg}\n`) }, globalUri());
+    if (limit) list = list.slice(0, limit);
+    return print(list, parts, opts, 0);
+  }
   const f = await open();
   const list = await f.list({ states: ids.length ? ['all'] : states, ...(userid !== undefined ? { userid } : {}), ...(ids.length ? { ids } : {}), ...(limit ? { limit } : {}) });
   if (opts['stats']) {
@@ -122,7 +140,10 @@ export default async function jobs(args: string[], opts: Record<string, unknown>
   const found = new Set(list.map((j) => j.id));
   const missing = ids.filter((id) => !found.has(id));
   for (const id of missing) process.stderr.write(`fractal jobs: no job ${id} in this instance (list jobs with \`fractal jobs -a\`)\n`);
-  const rc = missing.length ? 1 : 0;
+  return print(list, parts, opts, missing.length ? 1 : 0);
+}
+
+function print(list: JobInfo[], parts: Part[], opts: Record<string, unknown>, rc: number): number {
   if (opts['json']) {
     process.stdout.write(safeJson({ jobs: list }) + '\n');
     return rc;

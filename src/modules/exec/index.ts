@@ -18,6 +18,7 @@
  * back; its jobs then end with a `node-failure` exception. When a rank comes
  * back, shells of jobs that ended meanwhile are killed and acknowledged.
  */
+import { access } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FractalError, ErrorCodes, invalid } from '../../errors/index.js';
 import { Rv1 } from '../../resource/index.js';
@@ -298,10 +299,26 @@ export class Exec implements BrokerModule {
       // ...unless they ran before a restart: then every rank may hold the result.
       if (this.out.ended(p.id)) return {};
       for (let r = 0; r < this.ctx.broker.size; r++) this.queueAck(r, p.id);
+      this.archiveChild(p.id);
       return {};
     }
     for (const r of ranks) this.queueAck(r, p.id);
+    this.archiveChild(p.id);
     return {};
+  }
+
+  /**
+   * A job that ran processes may have run a nested instance: if its
+   * directory holds a database, the archive module keeps its history. Only
+   * jobs with shells get here (test-mode jobs cost nothing), and the check
+   * is asynchronous (off the event loop), once the job's end is durable.
+   */
+  private archiveChild(id: number): void {
+    const dir = childDir(this.ctx.broker.statedir, id);
+    access(join(dir, 'fractal.db')).then(
+      () => this.ctx.rpc('archive.collect', { id, dir }).catch((e: unknown) => this.ctx.log(`job ${id}: its instance's history is not archived now (${(e as Error).message}); it is at the next start`)),
+      () => { /* no nested instance */ },
+    );
   }
 
   /** Acknowledgements are sent once per turn per rank, however many jobs ended in it. */
