@@ -14,7 +14,8 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { isDeepStrictEqual } from 'node:util';
-import { describeResult, Instance, waitFor } from './helpers.js';
+import { spawn } from 'node:child_process';
+import { describeResult, FRACTAL_BIN, Instance, waitFor } from './helpers.js';
 
 interface Tree {
   path: string;
@@ -173,5 +174,73 @@ void describe('pstree and top on nested instances', { timeout: 600_000 }, () => 
     const bad = await inst.fractal(['top', '-d', '0']);
     assert.equal(bad.code, 1, describeResult(bad));
     assert.match(bad.stderr, /-d\/--delay must be a number of seconds/);
+  });
+  void test('top on a terminal: Enter descends two levels, Backspace returns, a silent child is left, q restores the terminal', async () => {
+    // `script` gives top a pseudo-terminal; keys are written to its stdin.
+    const cmd = `${process.execPath} ${FRACTAL_BIN} top -d 0.5`;
+    const p = spawn('script', ['-qfec', cmd, '/dev/null'], { cwd: inst.work, env: { ...inst.env(), LANG: 'C.UTF-8' }, stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    p.stdout.setEncoding('utf8').on('data', (d: string) => { out += d; });
+    p.stderr.setEncoding('utf8').on('data', (d: string) => { out += d; });
+    const exited = new Promise<number | null>((r) => p.on('close', (code) => r(code)));
+    /** Sends keys, then waits for `text` to be drawn after that point. */
+    const keys = async (k: string, text: string): Promise<void> => {
+      const from = out.length;
+      if (k) p.stdin.write(k);
+      await waitFor(`"${text}" on the screen after ${JSON.stringify(k)}`, () => out.indexOf(text, from) >= 0, 60_000, 100)
+        .catch((e: Error) => { throw new Error(`${e.message}\n--- screen:\n${JSON.stringify(out.slice(-3000))}`); });
+    };
+    try {
+      await keys('', 'jobs 2 run 0 pending 1 done');
+      assert.match(out, /\x1b\[\?1049h\x1b\[\?25l/, 'alternate screen entered, cursor hidden');
+      await keys('\r', 'fractal top: 2 (');
+      await keys('', 'jobs 2 run 1 pending 1 done');
+      await keys('\r', 'fractal top: 2/2 (');
+      await keys('', 'jobs 1 run 0 pending 1 done');
+      await keys('\x7f', 'fractal top: 2 (');
+      await keys('\x1b', 'fractal top: . (');
+      // Job 3 records a URI that leads nowhere: top stays at the top and says why.
+      await keys('j\r', "job 3's instance: not answering (it may have just ended)");
+      p.stdin.write('q');
+      const code = await Promise.race([exited, new Promise<string>((r) => setTimeout(() => r('hung'), 30_000))]);
+      assert.equal(code, 0, out.slice(-2000));
+      assert.ok(out.trimEnd().endsWith('\x1b[?25h\x1b[?1049l'), `cursor shown and alternate screen left at the end: ${JSON.stringify(out.slice(-200))}`);
+    } finally {
+      p.kill('SIGKILL');
+    }
+  });
+});
+
+void describe('pstree and top: counts across a restart, an instance that goes away', { timeout: 300_000 }, () => {
+  let inst: Instance;
+  before(async () => { inst = await Instance.start({ size: 1, coresPerRank: 1 }); });
+  after(async () => { if (inst) await inst.destroy(); });
+
+  void test('the done count is the stored one after a restart', async () => {
+    const ids = await inst.submitMany(['--cc', '1-3', 'true']);
+    for (const id of ids) await inst.waitState(id, ['INACTIVE'], 120_000);
+    assert.equal((await inst.ok(['pstree', '--ascii'])).stdout, '. - 1 node 1 core | 0 run 0 pending 3 done\n');
+    await inst.ok(['shutdown']);
+    await waitFor('the instance to stop', () => inst.processes().length === 0, 60_000);
+    await inst.startDaemon();
+    assert.equal((await inst.ok(['pstree', '--ascii'])).stdout, '. - 1 node 1 core | 0 run 0 pending 3 done\n');
+  });
+
+  void test('top on a terminal whose instance shuts down: the error is printed after the terminal is restored', async () => {
+    const p = spawn('script', ['-qfec', `${process.execPath} ${FRACTAL_BIN} top -d 0.3`, '/dev/null'], { cwd: inst.work, env: inst.env(), stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    p.stdout.setEncoding('utf8').on('data', (d: string) => { out += d; });
+    const exited = new Promise<number | null>((r) => p.on('close', (code) => r(code)));
+    try {
+      await waitFor('the first frame', () => out.includes('0 run 0 pending 3 done'), 60_000);
+      await inst.ok(['shutdown']);
+      const code = await Promise.race([exited, new Promise<string>((r) => setTimeout(() => r('hung'), 60_000))]);
+      assert.equal(code, 1, JSON.stringify(out.slice(-1000)));
+      const restored = out.lastIndexOf('\x1b[?25h\x1b[?1049l');
+      assert.ok(restored > 0, `terminal restored: ${JSON.stringify(out.slice(-500))}`);
+      assert.match(out.slice(restored), /fractal: .+/, 'the error comes after, on the normal screen');
+    } finally {
+      p.kill('SIGKILL');
+    }
   });
 });
