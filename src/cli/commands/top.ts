@@ -10,7 +10,7 @@
  * left) however the command ends: quit, error, signal or exit.
  */
 import type { Fractal } from '../../api/index.js';
-import { invalid } from '../../errors/index.js';
+import { FractalError, invalid } from '../../errors/index.js';
 import type { JobInfo } from '../../protocol/index.js';
 import { intOpt } from '../util.js';
 import { connectChild, openStart, snapshot, unreachable, withTimeout, type Snapshot } from '../instance-view.js';
@@ -45,6 +45,9 @@ export default async function top(_args: string[], opts: Record<string, unknown>
   try {
     if (!live) return await plain(root, label, delay, opts['once'] === true ? 1 : iterations ?? 1);
     return await interactive(root, label, prefix, delay, iterations);
+  } catch (e) {
+    const err = FractalError.from(e);
+    throw new FractalError(err.code, `the instance ${label === '.' ? 'at ' + root.uri : label} stopped answering (${err.message}); check that it still runs (\`fractal jobs\`), or pick another with -r`);
   } finally {
     root.close();
   }
