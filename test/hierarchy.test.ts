@@ -179,6 +179,7 @@ void describe('nested instances', () => {
 
   void it('a nested instance whose rank 0 dies (-9) ends: its other brokers stop and the job fails', async () => {
     const a = Number((await inst.ok(['alloc', '--bg', '-N2'])).stdout.trim());
+    assert.equal((await inst.job(a)).ncores, 8, '-N2 without -n: both whole nodes, listed with all their cores');
     const brokers = () => childBrokers(join(inst.state, 'jobs', String(a)));
     const ranks = brokers();
     assert.deepEqual([...ranks.keys()].sort(), [0, 1], `one broker per node: ${JSON.stringify([...ranks])}`);

@@ -697,7 +697,7 @@ export class JobManager implements BrokerModule {
     return {
       id: job.id, userid: job.userid, name: job.name, state: job.state, urgency: job.urgency, priority: job.priority,
       t_submit: job.t_submit, t_run: job.t_run ?? null, t_inactive: job.t_inactive ?? null,
-      nnodes: job.request.nnodes || (R?.execution?.nodelist ? countHosts(R) : 0), ntasks: job.request.ntasks, ncores: job.request.nslots * job.request.coresPerSlot,
+      nnodes: job.request.nnodes || (R?.execution?.nodelist ? countHosts(R) : 0), ntasks: job.request.ntasks, ncores: coresOf(job),
       result: job.state === 'INACTIVE' ? resultOf(job) : null,
       returncode: job.state === 'INACTIVE' ? returnCodeOf(job) : null,
       exception: job.exception ? JSON.stringify(job.exception) : null,
@@ -714,7 +714,7 @@ export class JobManager implements BrokerModule {
     const info: JobInfo = {
       id: job.id, userid: job.userid, name: job.name, state: job.state, urgency: job.urgency, priority: job.priority,
       t_submit: job.t_submit, t_run: job.t_run, nnodes: job.request.nnodes || (R ? countHosts(R) : 0), ntasks: job.request.ntasks,
-      ncores: job.request.nslots * job.request.coresPerSlot, nodelist: R?.execution?.nodelist?.join(','), duration: job.request.duration,
+      ncores: coresOf(job), nodelist: R?.execution?.nodelist?.join(','), duration: job.request.duration,
       exception: job.exception, dependencies: job.deps.length ? [...job.deps] : undefined, account: accountOf(job),
     };
     if (typeof job.memo?.['uri'] === 'string') info.uri = job.memo['uri'];
@@ -1107,6 +1107,17 @@ function withoutEnvironment(js: Record<string, unknown>): Record<string, unknown
   if (!sys || !('environment' in sys)) return js;
   const { environment: _env, ...rest } = sys;
   return { ...js, attributes: { ...attrs, system: rest } };
+}
+
+/** The job's cores: what it asked for, or with whole nodes (`--exclusive`, `batch -N`) every core of its R. */
+function coresOf(job: Job): number {
+  const asked = job.request.nslots * job.request.coresPerSlot;
+  if (!job.request.exclusive || !job.R) return asked;
+  try {
+    return Rv1.parse(job.R).entries().reduce((n, e) => n + e.cores.size, 0);
+  } catch {
+    return asked;
+  }
 }
 
 function countHosts(R: unknown): number {
