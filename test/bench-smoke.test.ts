@@ -52,6 +52,11 @@ const BENCHES: Bench[] = [
     expect: [/^policy +depth +reasons +median ms +max ms +started +reservations$/m, /^conservative +100 +true /m],
   },
   {
+    script: 'bench/archive-copy.ts',
+    argv: [node, 'dist/bench/archive-copy.js', '--smoke'],
+    expect: [/^leaf: 2000 jobs made/m, /^leaf -> middle \(as 1\/N\): +2000 jobs, 20000 events in \d+ ms; peak RSS \d+ MB/m, /^middle -> root \(as 7\/1\/N\): 2000 nested jobs/m],
+  },
+  {
     script: 'bench/sim-cycle.ts',
     argv: [node, 'dist/bench/sim-cycle.js', '--smoke'],
     expect: [/^policy +reasons +median ms +max ms +started +reservations$/m, /^conservative +false /m],

@@ -177,12 +177,19 @@ export class ArchiveDb {
       }
       if (tables.has('archive_jobs')) res.nested = await this.copyNested(prefix, tables.has('archive_events'), check);
       check();
-      this.db.transaction(() => {
-        if (tables.has('archive_instances')) {
-          this.db.prepare(`INSERT OR REPLACE INTO archive_instances (path, t_archived, njobs) SELECT ? || '/' || path, t_archived, njobs FROM ${CHILD}.archive_instances`).run(prefix);
-        }
-        this.db.prepare('INSERT OR REPLACE INTO archive_instances (path, t_archived, njobs) VALUES (?, ?, ?)').run(prefix, Date.now() / 1000, res.jobs);
-      })();
+      // The caller removes the child's files once this resolves: the last commit syncs the WAL (FULL), which makes
+      // every chunk before it durable against power loss too, not only against a crash of the process (NORMAL).
+      this.db.pragma('synchronous = FULL');
+      try {
+        this.db.transaction(() => {
+          if (tables.has('archive_instances')) {
+            this.db.prepare(`INSERT OR REPLACE INTO archive_instances (path, t_archived, njobs) SELECT ? || '/' || path, t_archived, njobs FROM ${CHILD}.archive_instances`).run(prefix);
+          }
+          this.db.prepare('INSERT OR REPLACE INTO archive_instances (path, t_archived, njobs) VALUES (?, ?, ?)').run(prefix, Date.now() / 1000, res.jobs);
+        })();
+      } finally {
+        this.db.pragma('synchronous = NORMAL');
+      }
       return res;
     } finally {
       if (attached) {

@@ -60,7 +60,7 @@ const until = async (what: string, pred: () => boolean, ms = 30000): Promise<voi
   }
 };
 
-void test('at start, directories of inactive jobs are archived and removed; those of active jobs are left', async () => {
+void test('at start, directories of inactive jobs are archived (with leftover nested ones) and removed; those of active jobs are left', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'frarchmod-'));
   const store = new Store(join(dir, 'fractal.db'), { log: () => {} });
   let mod: Archive | undefined;
@@ -70,13 +70,15 @@ void test('at start, directories of inactive jobs are archived and removed; thos
     await store.flush();
     await child(join(dir, 'jobs', '3'), 5);
     await child(join(dir, 'jobs', '4'), 2);
+    // Job 3's instance was killed before it archived its own job 2's instance: that one is kept too.
+    await child(join(dir, 'jobs', '3', 'jobs', '2'), 2);
     mkdirSync(join(dir, 'jobs', '5')); // a child that never made its store: just removed
     const h = harness(dir, store);
     mod = h.mod;
     await until('job 3 archived', () => !existsSync(join(dir, 'jobs', '3')) && !existsSync(join(dir, 'jobs', '5')));
     assert.ok(existsSync(join(dir, 'jobs', '4', 'fractal.db')), 'an active job\'s instance is not touched');
     const list = h.call('archive.list', {}) as { jobs: { path: string }[] };
-    assert.deepEqual(list.jobs.map((j) => j.path), ['3/5', '3/4', '3/3', '3/2', '3/1']);
+    assert.deepEqual(list.jobs.map((j) => j.path), ['3/5', '3/4', '3/3', '3/2', '3/1', '3/2/2', '3/2/1']);
     assert.deepEqual((h.call('archive.list', { path: '3', limit: 2 }) as { jobs: unknown[] }).jobs.length, 2);
     assert.deepEqual((h.call('archive.list', { states: ['running'] }) as { jobs: unknown[] }).jobs, []);
     assert.equal((h.call('archive.info', { path: '3/2' }) as { job: { path: string; name: string } }).job.name, 'j2');

@@ -148,22 +148,39 @@ export class Archive implements BrokerModule {
     return prev === undefined ? RETRY_FIRST_MS : Math.min(RETRY_MAX_MS, prev * 2);
   }
 
-  /** Archives one child directory; false when it must wait (its instance still answers). */
+  /** Archives one child directory; false when it must wait (an instance in it still answers). */
   private async one(id: number, dir: string): Promise<boolean> {
-    const db = join(dir, 'fractal.db');
-    if (existsSync(db)) {
-      if (await instanceAlive(dir)) {
-        this.ctx.log(`the instance of job ${id} still answers at its URI although the job ended; archiving it later`);
-        return false;
-      }
-      const t0 = Date.now();
-      const r = await this.store.archiveChild(String(id), db);
-      this.archived++;
-      this.ctx.log(`kept the history of job ${id}'s instance: ${r.jobs} job(s), ${r.nested} of deeper levels (${Date.now() - t0} ms)`);
-    }
-    // Only once the copy is committed: the child's files, and the short socket directory its brokers may have made.
+    const dirs: string[] = [];
+    if (!(await this.tree(String(id), dir, dirs))) return false;
+    // Only once the copies are committed: the child's files, and the short socket directories its brokers may have made.
     await rm(dir, { recursive: true, force: true });
-    await rm(shortRunDir(dir), { recursive: true, force: true });
+    for (const d of dirs) await rm(shortRunDir(d), { recursive: true, force: true });
+    return true;
+  }
+
+  /**
+   * Archives the instance whose state directory is `dir` under `prefix`,
+   * and first the directories of its own nested instances that it had not
+   * archived itself (it was killed before their jobs ended): those would
+   * otherwise be removed with it. False when one of them still answers.
+   */
+  private async tree(prefix: string, dir: string, dirs: string[]): Promise<boolean> {
+    dirs.push(dir);
+    const db = join(dir, 'fractal.db');
+    if (!existsSync(db)) return true;
+    if (await instanceAlive(dir)) {
+      this.ctx.log(`the instance of job ${prefix} still answers at its URI although its job ended; archiving it later`);
+      return false;
+    }
+    let subs: string[] = [];
+    try { subs = await readdir(join(dir, 'jobs')); } catch { /* it ran no nested instance */ }
+    for (const s of subs) {
+      if (/^\d+$/.test(s) && !(await this.tree(`${prefix}/${s}`, join(dir, 'jobs', s), dirs))) return false;
+    }
+    const t0 = Date.now();
+    const r = await this.store.archiveChild(prefix, db);
+    this.archived++;
+    this.ctx.log(`kept the history of job ${prefix}'s instance: ${r.jobs} job(s), ${r.nested} of deeper levels (${Date.now() - t0} ms)`);
     return true;
   }
 
