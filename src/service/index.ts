@@ -4,3 +4,4 @@
  * the broker itself.
  */
 export * from './module.js';
+export * from './dirs.js';

@@ -10,12 +10,12 @@
  */
 import { spawn } from 'node:child_process';
 import { linkSync, mkdirSync, unlinkSync, writeFileSync } from 'node:fs';
-import { createHash, randomBytes } from 'node:crypto';
-import { tmpdir, userInfo } from 'node:os';
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { connect } from '../../api/index.js';
 import { ErrorCodes, invalid } from '../../errors/index.js';
 import { localUri } from '../../protocol/index.js';
+import { shortRunDir } from '../../service/index.js';
 import { brokerLog, runBroker, startError } from '../../broker/index.js';
 import { instanceEnv, signalExitCode } from '../util.js';
 import { SCRIPT_PLACEHOLDER } from '../instance-job.js';
@@ -28,8 +28,7 @@ export function inJob(): boolean {
 /** Unix socket paths are limited to ~100 bytes: deep state directories keep their sockets in a short one. */
 function runDirFor(statedir: string, size: number): string {
   if (join(statedir, `overlay-${size}.sock`).length <= 100) return statedir;
-  const h = createHash('sha256').update(statedir).digest('hex').slice(0, 16);
-  const dir = join(tmpdir(), `fractal-${userInfo().uid}-${h}`);
+  const dir = shortRunDir(statedir);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   return dir;
 }

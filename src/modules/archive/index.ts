@@ -14,16 +14,15 @@
  * life cycle, only reads and fills the archive tables, and the job manager
  * is already the largest module (SEAMS.md asks to split it, not grow it).
  */
-import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readdir, readFile, rm } from 'node:fs/promises';
 import { connect as netConnect } from 'node:net';
-import { constants, tmpdir, userInfo } from 'node:os';
+import { constants } from 'node:os';
 import { join } from 'node:path';
 import { FractalError, ErrorCodes, invalid } from '../../errors/index.js';
 import type { JobInfo, JobStateName } from '../../protocol/index.js';
 import type { ArchivedJob, Store } from '../../store/index.js';
-import type { BrokerModule, ModuleContext } from '../../service/index.js';
+import { shortRunDir, type BrokerModule, type ModuleContext } from '../../service/index.js';
 
 /** Retry delays of an archive that failed (full disk, child still running): from 5 s, doubling, at most 5 min. */
 const RETRY_FIRST_MS = 5000;
@@ -271,8 +270,3 @@ async function instanceAlive(dir: string): Promise<boolean> {
   });
 }
 
-/** The short socket directory a nested instance with a deep state directory uses (runDirFor in cli/commands/start-in-job.ts). */
-export function shortRunDir(statedir: string): string {
-  const h = createHash('sha256').update(statedir).digest('hex').slice(0, 16);
-  return join(tmpdir(), `fractal-${userInfo().uid}-${h}`);
-}

@@ -26,7 +26,7 @@ import { expandOutputPath, parseDuration, type JobRequest } from '../../jobspec/
 import { setLongTimeout, type LongTimeout } from '../../timers/index.js';
 import type { ExecStartRequest, ExecStartResponse } from '../../protocol/index.js';
 import type { ShellFinished, ShellJob, ShellOutput } from '../../shell/index.js';
-import { DEFERRED, type BrokerModule, type ModuleContext, type Req } from '../../service/index.js';
+import { childDir, DEFERRED, type BrokerModule, type ModuleContext, type Req } from '../../service/index.js';
 import { parseSize } from '../../protocol/index.js';
 import { distributeTasks, type RankShare } from './tasks.js';
 import { JobOutput, DEFAULT_OUTPUT_LIMIT } from './output.js';
@@ -402,8 +402,3 @@ export class Exec implements BrokerModule {
 }
 
 export type { JobRequest };
-
-/** The state directory of a nested instance run by job `id` (docs/hierarchy.md). */
-export function childDir(statedir: string, id: number): string {
-  return join(statedir, 'jobs', String(id));
-}
