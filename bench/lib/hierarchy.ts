@@ -385,8 +385,8 @@ async function main(): Promise<void> {
   if (rows.length) {
     out.push('Ensembles (wall time from the first submission at the root to the end of the last job; child start-up and shutdown included):', '');
     out.push(...table(['shape', 'exec', 'N', 'wall s', 'jobs/s', 'vs flat', 'root peak MiB', 'leaf peak MiB', 'root CPU', 'busy before', 'result'], rows));
-    out.push('', 'Per level (CPU seconds of the brokers of each level, from /proc; a nested broker\'s includes its start-up; leaf rate = its jobs over its program\'s run):', '');
-    out.push(...table(['shape', 'exec', 'N', 'first leaf at s', 'leaf run s', 'leaf jobs/s', 'root CPU s', 'mid CPU s', 'leaf CPU s', 'leaf CPU ms/job'],
+    out.push('', 'Per level (CPU seconds of the brokers of each level, from /proc; a nested broker\'s includes its start-up; first leaf at = from the first submission at the root to the start of the first leaf\'s program; teardown = from the end of the last leaf\'s jobs to the end at the root; leaf rate = its jobs over its program\'s run):', '');
+    out.push(...table(['shape', 'exec', 'N', 'first leaf at s', 'teardown s', 'leaf run s', 'leaf jobs/s', 'root CPU s', 'mid CPU s', 'leaf CPU s', 'leaf CPU ms/job'],
       [...runs, ...(million ? [million] : [])].filter((r) => r.ok).map((r) => {
         const leaves = r.nodes.filter((n) => n.depth === r.fanouts.length);
         const mids = r.nodes.filter((n) => n.depth > 0 && n.depth < r.fanouts.length);
@@ -396,7 +396,8 @@ async function main(): Promise<void> {
         const leafRate = sum(leaves, (n) => n.jobs / ((n.endedAt - n.startedAt) / 1000)) / leaves.length;
         return [
           r.shape === 'flat' ? 'flat' : `${r.shape} levels (${r.fanouts.join('x')})`, r.noop ? 'no-op' : 'true', String(r.jobs),
-          ((Math.min(...leaves.map((n) => n.startedAt)) - r.t0) / 1000).toFixed(2), leafRun.toFixed(2), fmtRate(leafRate),
+          ((Math.min(...leaves.map((n) => n.startedAt)) - r.t0) / 1000).toFixed(2),
+          ((r.t0 + r.wallMs - Math.max(...leaves.map((n) => n.endedAt))) / 1000).toFixed(2), leafRun.toFixed(2), fmtRate(leafRate),
           r.rootCpu.toFixed(2), mids.length ? sum(mids, (n) => n.brokerCpu).toFixed(2) : '-', leafCpu.toFixed(2), ((leafCpu * 1000) / r.jobs).toFixed(3),
         ];
       })));
