@@ -47,6 +47,17 @@ const BENCHES: Bench[] = [
     ],
   },
   {
+    script: 'bench/hierarchy',
+    argv: [node, 'bench/hierarchy', '--smoke'],
+    expect: [
+      /^shape +exec +N +wall s +jobs\/s +vs flat +root peak MiB +leaf peak MiB +root CPU +busy before +result$/m,
+      ...['flat +no-op +40', '2 levels \\(\\d+\\) +no-op +40', '3 levels \\(\\d+x1\\) +no-op +40', 'flat +true +8', '2 levels \\(\\d+\\) +true +8', '3 levels \\(\\d+x1\\) +true +8']
+        .map((s) => new RegExp(`^${s} +[\\d.]+ +[\\d.]+ +[\\d.]+x +[\\d.]+ +[\\d.]+ +[\\d.]+% +\\d+% +ok$`, 'm')),
+      /^batch --wrap true: submit to child ready +2 +[\d.]+ +[\d.]+ /m,
+      /^fractal run fractal start true +2 +[\d.]+ +[\d.]+ /m,
+    ],
+  },
+  {
     script: 'bench/sched-graph-cycle.ts',
     argv: [node, 'dist/bench/sched-graph-cycle.js', '--smoke'],
     expect: [/^policy +depth +reasons +median ms +max ms +started +reservations$/m, /^conservative +100 +true /m],
