@@ -11,7 +11,8 @@
  *   const all = await listRecursive({ states: ['all'] });
  */
 import { FractalError, ErrorCodes } from '../errors/index.js';
-import type { JobEvent, JobInfo, ListRequest } from '../protocol/index.js';
+import type { ArchiveListRequest, JobEvent, JobInfo, ListRequest } from '../protocol/index.js';
+export type { ArchiveListRequest };
 import { connect, isJobPath, type ConnectOptions, type Fractal } from './client.js';
 
 /** A job of any level, with its path from the instance the query started at (`12`, `12/5`). */
@@ -81,13 +82,6 @@ export async function archiveEventlog(f: Fractal, path: string): Promise<JobEven
   return (await f.rpc<{ events: JobEvent[] }>('archive.eventlog', { path })).events;
 }
 
-export interface ArchiveListRequest {
-  path?: string;
-  depth?: number;
-  states?: string[];
-  userid?: number;
-  limit?: number;
-}
 
 /** Archived jobs; `truncated` when there were more than one answer holds without a limit (10,000: give a limit). */
 export async function archiveList(f: Fractal, req: ArchiveListRequest = {}): Promise<PathJobInfo[] & { truncated?: boolean }> {

@@ -1,4 +1,5 @@
 /** Helpers shared by CLI commands: connecting, parsing numbers and key=value pairs, printing errors, the state directory. */
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, statSync } from 'node:fs';
 import { constants, userInfo } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -130,4 +131,17 @@ export const FRACTAL_COMMAND = fileURLToPath(new URL('../../../bin/fractal', imp
 /** An environment for a program that talks to the instance at `uri`, with this installation's `fractal` first on its PATH. */
 export function instanceEnv(uri: string, env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
   return { ...env, FRACTAL_URI: uri, PATH: `${dirname(FRACTAL_COMMAND)}:${env['PATH'] ?? '/usr/bin:/bin'}` };
+}
+
+/**
+ * Runs a program on this terminal (stdio inherited). `code` resolves with its exit code: 128 + the
+ * signal that killed it, 127 when it cannot be started (said on stderr as `fractal WHO: ...`).
+ */
+export function runProgram(who: string, command: string[], env: NodeJS.ProcessEnv): { child: ChildProcess; code: Promise<number> } {
+  const child = spawn(command[0]!, command.slice(1), { stdio: 'inherit', env });
+  const code = new Promise<number>((r) => {
+    child.on('error', (e) => { process.stderr.write(`fractal ${who}: cannot run ${command[0]}: ${e.message}\n`); r(127); });
+    child.on('exit', (c, s) => r(s ? signalExitCode(s) : c ?? 0));
+  });
+  return { child, code };
 }

@@ -146,3 +146,15 @@ export interface WaitResponse {
   returncode: number | null;
   errstr: string;
 }
+
+/** `archive.list`: archived jobs of nested instances (docs/hierarchy.md). */
+export interface ArchiveListRequest {
+  /** Only jobs below this job path ('' or absent: all archived jobs). */
+  path?: string;
+  /** Levels below `path` (1: the jobs of the instance `path` names; absent: every level). */
+  depth?: number;
+  /** State names or groups as for job-manager.list; archived jobs are all inactive. */
+  states?: string[];
+  userid?: number;
+  limit?: number;
+}

@@ -6,12 +6,11 @@
  * With --bg the instance stays up and its job id is printed
  * (`fractal -r JOBID shutdown` ends it).
  */
-import { spawn } from 'node:child_process';
 import { basename } from 'node:path';
 import { connect } from '../../api/index.js';
 import { invalid } from '../../errors/index.js';
 import { urgencyOpt } from '../jobopts.js';
-import { instanceEnv, open, signalExitCode } from '../util.js';
+import { instanceEnv, open, runProgram } from '../util.js';
 import { instanceJobspec, waitForInstance } from '../instance-job.js';
 
 export default async function alloc(args: string[], opts: Record<string, unknown>): Promise<number> {
@@ -39,11 +38,7 @@ export default async function alloc(args: string[], opts: Record<string, unknown
   // Ctrl-C reaches COMMAND (same terminal process group); alloc itself waits for it to end.
   const ignore = () => {};
   process.on('SIGINT', ignore);
-  const prog = spawn(command[0]!, command.slice(1), { stdio: 'inherit', env: { ...instanceEnv(uri), FRACTAL_JOB_ID: String(id) } });
-  const code = await new Promise<number>((r) => {
-    prog.on('error', (e) => { process.stderr.write(`fractal alloc: cannot run ${command[0]}: ${e.message}\n`); r(127); });
-    prog.on('exit', (c, s) => r(s ? signalExitCode(s) : c ?? 0));
-  });
+  const code = await runProgram('alloc', command, { ...instanceEnv(uri), FRACTAL_JOB_ID: String(id) }).code;
   process.off('SIGINT', ignore);
   // Stop the instance and wait for its job to end, so that its resources are free when we return.
   try {

@@ -8,7 +8,7 @@
  * when that exits stops the instance and exits with the program's code;
  * without a program the instance runs until `fractal shutdown` or cancel.
  */
-import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { linkSync, mkdirSync, unlinkSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
@@ -17,7 +17,7 @@ import { ErrorCodes, invalid } from '../../errors/index.js';
 import { localUri } from '../../protocol/index.js';
 import { shortRunDir } from '../../service/index.js';
 import { brokerLog, runBroker, startError } from '../../broker/index.js';
-import { instanceEnv, signalExitCode } from '../util.js';
+import { instanceEnv, runProgram } from '../util.js';
 import { SCRIPT_PLACEHOLDER } from '../instance-job.js';
 
 /** True when this `fractal start` is a task of a job and should become a broker of a nested instance. */
@@ -77,7 +77,7 @@ export async function startInJob(initial: string[], attrs: Record<string, string
   const stopped = new Promise<void>((r) => { broker.onShutdown = () => r(); });
   // Rank 0 takes the whole instance down (as `fractal shutdown` does); another rank only itself.
   const stop = () => (rank === 0 ? broker.publish('broker.shutdown', {}) : void broker.shutdown());
-  let program: ReturnType<typeof spawn> | undefined;
+  let program: ChildProcess | undefined;
   let code = 0;
   const onSignal = (sig: NodeJS.Signals) => {
     if (program && program.exitCode === null) program.kill(sig);
@@ -105,11 +105,9 @@ export async function startInJob(initial: string[], attrs: Record<string, string
       }
     }
     if (command.length > 0) {
-      program = spawn(command[0]!, command.slice(1), { stdio: 'inherit', env: instanceEnv(uri) });
-      code = await new Promise<number>((r) => {
-        program!.on('error', (e) => { process.stderr.write(`fractal start: cannot run ${command[0]}: ${e.message}\n`); r(127); });
-        program!.on('exit', (c, s) => r(s ? signalExitCode(s) : c ?? 0));
-      });
+      const run = runProgram('start', command, instanceEnv(uri));
+      program = run.child;
+      code = await run.code;
       stop();
     }
   }

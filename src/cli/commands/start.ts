@@ -13,7 +13,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { connect, currentInstanceFile } from '../../api/index.js';
 import { invalid, FractalError, ErrorCodes } from '../../errors/index.js';
-import { intOpt, prepareStateDir, signalExitCode } from '../util.js';
+import { intOpt, prepareStateDir, runProgram } from '../util.js';
 import type { Command } from 'commander';
 
 const BROKER_MAIN = fileURLToPath(new URL('../../broker/main.js', import.meta.url));
@@ -198,14 +198,11 @@ export default async function start(args: string[], opts: Record<string, unknown
 
   const exited = [...brokers.values()].map((b) => new Promise<void>((r) => { if (b.exitCode !== null) r(); else b.once('exit', () => r()); }));
   const command = args.length > 0 ? args : [process.env['SHELL'] ?? '/bin/sh'];
-  const prog = spawn(command[0]!, command.slice(1), { stdio: 'inherit', env: { ...env, FRACTAL_URI: uri } });
-  const onSignal = (sig: NodeJS.Signals) => prog.kill(sig);
+  const prog = runProgram('start', command, { ...env, FRACTAL_URI: uri });
+  const onSignal = (sig: NodeJS.Signals) => prog.child.kill(sig);
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  const code = await new Promise<number>((r) => {
-    prog.on('error', (e) => { process.stderr.write(`fractal start: cannot run ${command[0]}: ${e.message}\n`); r(127); });
-    prog.on('exit', (c, s) => r(s ? signalExitCode(s) : c ?? 0));
-  });
+  const code = await prog.code;
   process.off('SIGINT', onSignal);
   process.off('SIGTERM', onSignal);
   try {

@@ -20,7 +20,7 @@ import { connect as netConnect } from 'node:net';
 import { constants } from 'node:os';
 import { join } from 'node:path';
 import { FractalError, ErrorCodes, invalid } from '../../errors/index.js';
-import type { JobInfo, JobStateName } from '../../protocol/index.js';
+import type { ArchiveListRequest, JobInfo, JobStateName } from '../../protocol/index.js';
 import type { ArchivedJob, Store } from '../../store/index.js';
 import { shortRunDir, type BrokerModule, type ModuleContext } from '../../service/index.js';
 
@@ -34,16 +34,6 @@ export const LIST_MAX = 10000;
 const PATH_RE = /^\d+(\/\d+)*$/;
 const STATE_WORDS = new Set(['new', 'depend', 'priority', 'sched', 'run', 'cleanup', 'inactive', 'pending', 'running', 'active', 'all']);
 
-export interface ArchiveListRequest {
-  /** Only jobs below this job path ('' or absent: all archived jobs). */
-  path?: string;
-  /** Levels below `path` (1: the jobs of the instance `path` names; absent: every level). */
-  depth?: number;
-  /** State names or groups as for job-manager.list; archived jobs are all inactive. */
-  states?: string[];
-  userid?: number;
-  limit?: number;
-}
 
 /** An archived job as clients see it: a JobInfo with its path (`12/5`). */
 export type ArchivedJobInfo = JobInfo & { path: string };
