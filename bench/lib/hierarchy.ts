@@ -27,7 +27,7 @@ import { execFileSync } from 'node:child_process';
 import { connect, type Fractal } from '../../src/api/index.js';
 import type { JobEvent } from '../../src/protocol/index.js';
 import { cpuSeconds, peakRss, runNode, type NodeResult, type TreeSpec } from './hierarchy-node.js';
-import { FRACTAL_BIN, fmtMs, fmtRate, machineCpu, median, mib, percentile, progress, runCmd } from './util.js';
+import { FRACTAL_BIN, fmtMs, fmtRate, machineCpu, median, mib, percentile, positiveInt, progress, runCmd, usageError } from './util.js';
 
 const USAGE = `Usage: bench/hierarchy [options]
 
@@ -75,16 +75,8 @@ interface Config {
   argv: string[];
 }
 
-function die(msg: string): never {
-  process.stderr.write(`bench/hierarchy: ${msg}\n`);
-  process.exit(2);
-}
-
-function posInt(v: string | undefined, name: string): number {
-  const n = Number(v);
-  if (v === undefined || !Number.isInteger(n) || n <= 0) die(`${name} needs a positive integer (got ${v ?? 'nothing'})`);
-  return n;
-}
+const die = (msg: string): never => usageError('bench/hierarchy', msg);
+const posInt = (v: string | undefined, name: string): number => positiveInt('bench/hierarchy', v, name);
 
 function parseArgs(argv: string[]): Config {
   let noopJobs: number[] | undefined;

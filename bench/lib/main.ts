@@ -18,7 +18,7 @@ import { execFileSync } from 'node:child_process';
 import { FLUX, fluxRate, runSlurm, slurmStatus, srunMedian, type SlurmResult } from './peers.js';
 import type { LatencyResult, ProbeResult, ProbeSpec, ThroughputResult } from './types.js';
 import {
-  FRACTAL_BIN, PROBE_JS, fmt, fmtMs, fmtRate, machineCpu, median, mib, percentile, progress, runCmd, spawnQuiet,
+  FRACTAL_BIN, PROBE_JS, fmt, fmtMs, fmtRate, machineCpu, median, mib, percentile, positiveInt, progress, runCmd, spawnQuiet, usageError,
 } from './util.js';
 
 const PHASES = ['raw', 'real', 'memory', 'noop', 'latency', 'startup', 'slurm'] as const;
@@ -72,16 +72,8 @@ interface Config {
 /** Instance attributes (-o) given to every `fractal start`. */
 const startAttrs: string[] = [];
 
-function die(msg: string): never {
-  process.stderr.write(`bench/throughput: ${msg}\n`);
-  process.exit(2);
-}
-
-function posInt(v: string | undefined, name: string): number {
-  const n = Number(v);
-  if (v === undefined || !Number.isInteger(n) || n <= 0) die(`${name} needs a positive integer (got ${v ?? 'nothing'})`);
-  return n;
-}
+const die = (msg: string): never => usageError('bench/throughput', msg);
+const posInt = (v: string | undefined, name: string): number => positiveInt('bench/throughput', v, name);
 
 function parseArgs(argv: string[]): Config {
   let jobs: number | undefined;

@@ -193,3 +193,16 @@ export function fmtMs(x: number): string {
 export function mib(bytes: number): string {
   return Number.isFinite(bytes) ? (bytes / 1048576).toFixed(1) : '-';
 }
+
+/** A bad command line: says so as `SCRIPT: MESSAGE` and exits 2. */
+export function usageError(script: string, msg: string): never {
+  process.stderr.write(`${script}: ${msg}\n`);
+  process.exit(2);
+}
+
+/** A positive integer option's value, or a usage error naming the option. */
+export function positiveInt(script: string, v: string | undefined, name: string): number {
+  const n = Number(v);
+  if (v === undefined || !Number.isInteger(n) || n <= 0) usageError(script, `${name} needs a positive integer (got ${v ?? 'nothing'})`);
+  return n;
+}
