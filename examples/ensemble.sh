@@ -41,6 +41,15 @@ fractal wait --all >/dev/null 2>&1
 t1=$(date +%s%N)
 echo "1000 jobs ran in $(( (t1 - t0) / 1000000 )) ms: $(( 1000 * 1000000000 / (t1 - t0) )) jobs/s end to end (real processes)"
 
+say "a nested instance on one node runs its own 100 jobs (fractal batch; docs/hierarchy.md)"
+tmp=$(mktemp -d)
+n=$(fractal batch -N1 -o sched.policy=fcfs --job-name=nested --output "$tmp/nested.out" --wrap sh -c \
+  'fractal submit --cc=1-100 --quiet true && fractal wait --all && echo "inside: $(fractal jobs -a -n -o {id} | wc -l) jobs on $(fractal resource list | awk "NR==2 {print \$3}") cores of node $(hostname)"')
+fractal wait "$n" >/dev/null 2>&1
+cat "$tmp/nested.out"
+rm -rf "$tmp"
+echo "after it ended, its jobs are kept in this instance's history: $(fractal jobs -R -a -n -o '{id}' | grep -c "^$n/") jobs under $n/ (fractal jobs -R -a)"
+
 say "all jobs by result (fractal jobs -a -o '{result}')"
 fractal jobs -a -o '{result}' -n | sort | uniq -c
 exit 0

@@ -169,7 +169,9 @@ export class Archive implements BrokerModule {
     const t0 = Date.now();
     const r = await this.store.archiveChild(prefix, db);
     this.archived++;
-    this.ctx.log(`kept the history of job ${prefix}'s instance: ${r.jobs} job(s), ${r.nested} of deeper levels (${Date.now() - t0} ms)`);
+    // Said only when it took long enough to notice (the broker's log is the terminal of `fractal start`).
+    const ms = Date.now() - t0;
+    if (ms >= 1000) this.ctx.log(`kept the history of job ${prefix}'s instance: ${r.jobs} job(s), ${r.nested} of deeper levels (${ms} ms)`);
     return true;
   }
 
