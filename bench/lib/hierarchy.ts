@@ -23,11 +23,10 @@
 import { mkdtempSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, loadavg } from 'node:os';
 import { join } from 'node:path';
-import { execFileSync } from 'node:child_process';
 import { connect, type Fractal } from '../../src/api/index.js';
 import type { JobEvent } from '../../src/protocol/index.js';
 import { cpuSeconds, peakRss, runNode, type NodeResult, type TreeSpec } from './hierarchy-node.js';
-import { FRACTAL_BIN, fmtMs, fmtRate, machineCpu, median, mib, percentile, positiveInt, progress, runCmd, usageError } from './util.js';
+import { FRACTAL_BIN, fmtMs, fmtRate, machineCpu, median, mib, percentile, positiveInt, progress, runCmd, usageError, cpuAndGit } from './util.js';
 
 const USAGE = `Usage: bench/hierarchy [options]
 
@@ -324,14 +323,7 @@ async function measureStartup(samples: number): Promise<Startup> {
 }
 
 function machineInfo(): string {
-  let model = '?';
-  try { model = /model name\s*:\s*(.*)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1]?.trim() ?? '?'; } catch { /* not Linux */ }
-  let git = '?';
-  try {
-    const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-    git = head + (dirty ? ' + uncommitted changes' : '');
-  } catch { /* not a git checkout */ }
+  const { model, git } = cpuAndGit();
   return `${new Date().toISOString().replace(/\.\d+Z$/, 'Z')}: ${cpus().length} CPUs (${model}), node ${process.version}, fractal git ${git}`;
 }
 

@@ -14,11 +14,10 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, hostname, release, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { execFileSync } from 'node:child_process';
 import { FLUX, fluxRate, runSlurm, slurmStatus, srunMedian, type SlurmResult } from './peers.js';
 import type { LatencyResult, ProbeResult, ProbeSpec, ThroughputResult } from './types.js';
 import {
-  FRACTAL_BIN, PROBE_JS, fmt, fmtMs, fmtRate, machineCpu, median, mib, percentile, positiveInt, progress, runCmd, spawnQuiet, usageError,
+  FRACTAL_BIN, PROBE_JS, fmt, fmtMs, fmtRate, machineCpu, median, mib, percentile, positiveInt, progress, runCmd, spawnQuiet, usageError, cpuAndGit,
 } from './util.js';
 
 const PHASES = ['raw', 'real', 'memory', 'noop', 'latency', 'startup', 'slurm'] as const;
@@ -216,14 +215,7 @@ async function measureStartup(size: number, samples: number): Promise<{ ms: numb
 }
 
 function machineInfo(): Record<string, string> {
-  let model = '?';
-  try { model = /model name\s*:\s*(.*)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1]?.trim() ?? '?'; } catch { /* not Linux */ }
-  let git = '?';
-  try {
-    const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-    git = head + (dirty ? ' + uncommitted changes' : '');
-  } catch { /* not a git checkout */ }
+  const { model, git } = cpuAndGit();
   let pkg = '?';
   try { pkg = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version; } catch { /* none */ }
   return {

@@ -206,3 +206,16 @@ export function positiveInt(script: string, v: string | undefined, name: string)
   if (v === undefined || !Number.isInteger(n) || n <= 0) usageError(script, `${name} needs a positive integer (got ${v ?? 'nothing'})`);
   return n;
 }
+
+/** The CPU model and the git revision of this checkout (with a mark when it has uncommitted changes), for result headers. */
+export function cpuAndGit(): { model: string; git: string } {
+  let model = '?';
+  try { model = /model name\s*:\s*(.*)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1]?.trim() ?? '?'; } catch { /* not Linux */ }
+  let git = '?';
+  try {
+    const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    git = head + (dirty ? ' + uncommitted changes' : '');
+  } catch { /* not a git checkout */ }
+  return { model, git };
+}
