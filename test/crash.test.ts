@@ -9,7 +9,7 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describeResult, Instance, isAlive, processesMatching, waitFor } from './helpers.js';
+import { isExecutorCmd, describeResult, Instance, isAlive, processesMatching, waitFor } from './helpers.js';
 
 /** kill -9 the rank-0 broker and wait until it is gone. */
 async function crash(inst: Instance): Promise<number> {
@@ -20,7 +20,7 @@ async function crash(inst: Instance): Promise<number> {
 }
 
 function executorPids(inst: Instance): number[] {
-  return inst.processes().filter((p) => p.cmdline.includes('shell/main.js')).map((p) => p.pid).sort();
+  return inst.processes().filter((p) => isExecutorCmd(p.cmdline)).map((p) => p.pid).sort();
 }
 
 void describe('kill -9 of the broker with running and pending jobs', () => {

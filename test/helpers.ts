@@ -107,6 +107,16 @@ export function isAlive(pid: number): boolean {
   }
 }
 
+/** A broker's command line: the bundle's entry (dist/bundle/broker.cjs) or tsc's (dist/src/broker/main.js). */
+export function isBrokerCmd(cmdline: string): boolean {
+  return /\/(broker\/main\.js|bundle\/broker\.cjs)\b/.test(cmdline);
+}
+
+/** A node executor's command line (dist/bundle/shell.cjs or dist/src/shell/main.js). */
+export function isExecutorCmd(cmdline: string): boolean {
+  return /\/(shell\/main\.js|bundle\/shell\.cjs)\b/.test(cmdline);
+}
+
 /** Processes (other than this one) whose command line or environment mentions `needle`. */
 export function processesMatching(needle: string): { pid: number; cmdline: string }[] {
   const out: { pid: number; cmdline: string }[] = [];

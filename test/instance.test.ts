@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { cleanEnv, describeResult, FRACTAL_BIN, Instance, processesMatching, run, waitFor, type RunOptions } from './helpers.js';
+import { isBrokerCmd, isExecutorCmd, cleanEnv, describeResult, FRACTAL_BIN, Instance, processesMatching, run, waitFor, type RunOptions } from './helpers.js';
 
 /** A scratch directory for instances started without --state-dir (TMPDIR points here). */
 let scratch: string;
@@ -87,7 +87,7 @@ void describe('fractal start --daemon, uri, shutdown', () => {
     assert.match(uri, /^local:\/\/\/.+\/local\.sock$/);
     assert.ok(uri.includes(inst.state), 'the socket is in the state directory');
     const procs = inst.processes();
-    assert.equal(procs.filter((p) => p.cmdline.includes('broker/main.js')).length, 2, `expected 2 brokers, found:\n${procs.map((p) => p.cmdline).join('\n')}`);
+    assert.equal(procs.filter((p) => isBrokerCmd(p.cmdline)).length, 2, `expected 2 brokers, found:\n${procs.map((p) => p.cmdline).join('\n')}`);
     assert.equal(readFileSync(join(inst.state, 'uri'), 'utf8').trim(), uri);
     // The most recent daemon is recorded under FRACTAL_HOME for clients without FRACTAL_URI.
     assert.equal(readFileSync(join(inst.home, 'current'), 'utf8').trim(), uri);
@@ -114,7 +114,7 @@ void describe('fractal start --daemon, uri, shutdown', () => {
     const r = await inst.fractal(['run', '-N2', '-n2', '--', 'sh', '-c', 'echo rank-$FRACTAL_TASK_RANK']);
     assert.equal(r.code, 0, describeResult(r));
     assert.deepEqual(r.stdout.trim().split('\n').sort(), ['rank-0', 'rank-1']);
-    assert.ok(inst.processes().some((p) => p.cmdline.includes('shell/main.js')), 'an executor process is running');
+    assert.ok(inst.processes().some((p) => isExecutorCmd(p.cmdline)), 'an executor process is running');
   });
 
   void test('a second daemon on the same state directory is refused with a clear message', async () => {

@@ -9,7 +9,7 @@ import net from 'node:net';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { encodeFrame, FrameDecoder, type Message } from '../src/protocol/index.js';
-import { Instance, processesMatching } from './helpers.js';
+import { isBrokerCmd, Instance, processesMatching } from './helpers.js';
 
 function hello(port: number, token: string): Promise<Message | 'closed'> {
   return new Promise((resolve, reject) => {
@@ -43,7 +43,7 @@ void describe('TCP overlay', () => {
   });
 
   void test('the brokers listen on TCP and refuse a hello without the secret', async () => {
-    const rank0 = processesMatching(inst.state).find((p) => p.cmdline.includes('broker/main.js') && /--rank\s0\b/.test(p.cmdline));
+    const rank0 = processesMatching(inst.state).find((p) => isBrokerCmd(p.cmdline) && /--rank\s0\b/.test(p.cmdline));
     assert.ok(rank0, 'rank 0 broker process found');
     const m = /--overlay-uri\s+tcp:\/\/127\.0\.0\.1:(\d+)/.exec(rank0.cmdline);
     assert.ok(m, `rank 0 has a TCP overlay address: ${rank0.cmdline}`);

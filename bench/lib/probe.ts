@@ -42,8 +42,8 @@ function breakdown(a: CpuSnap, b: CpuSnap): CpuBreakdown {
     const self = p.self - (q?.self ?? 0);
     const kids = p.children - (q?.children ?? 0);
     if (p.pid === process.pid) out.cli += kids; // the fractal submit / wait commands
-    else if (p.cmdline.includes('broker/main.js')) { out.brokers += self; out.jobProcs += kids; }
-    else if (p.cmdline.includes('shell/main.js')) { out.executors += self; out.jobProcs += kids; }
+    else if (/\/(broker\/main\.js|bundle\/broker\.cjs)\b/.test(p.cmdline)) { out.brokers += self; out.jobProcs += kids; }
+    else if (/\/(shell\/main\.js|bundle\/shell\.cjs)\b/.test(p.cmdline)) { out.executors += self; out.jobProcs += kids; }
     else if (p.pid === process.ppid) out.cli += self; // `fractal start` itself, idle
     else out.jobProcs += self + kids; // a job process alive at the snapshot
   }

@@ -630,6 +630,8 @@ export class Broker {
     for (const s of this.servers) s.close();
     for (const c of this.clients) c.conn.close();
     this.parent?.conn.close();
+    // Work a module deferred to the next turn before it was stopped still finds the store open.
+    await new Promise((r) => setImmediate(r));
     this.opts.store?.close();
     try { unlinkSync(this.opts.localPath); } catch { /* gone */ }
     this.onShutdown();

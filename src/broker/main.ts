@@ -41,10 +41,10 @@ for (const kv of values.attr) {
 const log = brokerLog(rank);
 const readyFd = values['ready-fd'] !== undefined ? Number(values['ready-fd']) : undefined;
 
-try {
-  const broker = await runBroker({
-    rank, size, rundir, statedir, attrs, fanout: Number(values.fanout), overlayUri: values['overlay-uri'], parentUri: values['parent-uri'],
-  }, log);
+// No top-level await: the bundle of this entry is CommonJS (scripts/bundle.mjs).
+void runBroker({
+  rank, size, rundir, statedir, attrs, fanout: Number(values.fanout), overlayUri: values['overlay-uri'], parentUri: values['parent-uri'],
+}, log).then((broker) => {
   // Give queued writes a turn to leave, then exit.
   broker.onShutdown = () => setImmediate(() => process.exit(0));
   process.on('SIGTERM', () => void broker.shutdown());
@@ -55,7 +55,7 @@ try {
       closeSync(readyFd);
     } catch { /* the starter went away */ }
   }
-} catch (e) {
+}, (e: unknown) => {
   // One line in the log and, for `fractal start` waiting on the ready fd, the same line there
   // (it prints it on the terminal), then exit 1.
   const line = startError(e, statedir);
@@ -64,4 +64,4 @@ try {
     try { writeSync(readyFd, `error ${line}\n`); } catch { /* the starter went away */ }
   }
   process.exit(1);
-}
+});

@@ -8,6 +8,7 @@ import { FractalError, ErrorCodes, invalid } from '../errors/index.js';
 import type { JobEvent } from '../protocol/index.js';
 import { jobspecFromOptions } from './jobopts.js';
 import { FRACTAL_COMMAND } from './util.js';
+import { serviceEnv } from '../service/index.js';
 
 /** Stands for the batch script in the initial program; the nested rank 0 writes the script there. */
 export const SCRIPT_PLACEHOLDER = '{{script}}';
@@ -23,6 +24,8 @@ export function instanceJobspec(program: string[], opts: Record<string, unknown>
   const shape = opts['nodes'] !== undefined && opts['ntasks'] === undefined ? { ...opts, exclusive: true } : opts;
   const js = jobspecFromOptions([FRACTAL_COMMAND, 'start', ...conf, ...program], shape);
   const sys = js.attributes.system as Record<string, unknown>;
+  // The instance's brokers are Fractal's own processes: they start faster without NODE_EXTRA_CA_CERTS and put it back for its programs.
+  sys['environment'] = serviceEnv(sys['environment'] as Record<string, string>);
   sys['instance'] = script === undefined ? {} : { script };
   return js;
 }

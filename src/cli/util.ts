@@ -3,7 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, statSync } from 'node:fs';
 import { constants, userInfo } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { installPath } from '../service/index.js';
 import { connect, type Fractal } from '../api/index.js';
 import { ErrorCodes, FractalError, invalid } from '../errors/index.js';
 
@@ -126,7 +126,7 @@ export function signalExitCode(sig: NodeJS.Signals): number {
 }
 
 /** This installation's `fractal` command: nested brokers and the programs they run use the same code. */
-export const FRACTAL_COMMAND = fileURLToPath(new URL('../../../bin/fractal', import.meta.url));
+export const FRACTAL_COMMAND = installPath('bin/fractal');
 
 /** An environment for a program that talks to the instance at `uri`, with this installation's `fractal` first on its PATH. */
 export function instanceEnv(uri: string, env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {

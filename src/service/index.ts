@@ -5,3 +5,4 @@
  */
 export * from './module.js';
 export * from './dirs.js';
+export * from './install.js';

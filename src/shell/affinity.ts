@@ -5,6 +5,7 @@
  * Without it, tasks are started through `taskset -c` (one more exec).
  */
 import { createRequire } from 'node:module';
+import { installPath } from '../service/index.js';
 
 interface AffinityAddon {
   get(): number[];
@@ -13,7 +14,7 @@ interface AffinityAddon {
 
 let addon: AffinityAddon | undefined;
 try {
-  addon = createRequire(import.meta.url)('../../../build/Release/affinity.node') as AffinityAddon;
+  addon = createRequire(import.meta.url)(installPath('build/Release/affinity.node')) as AffinityAddon;
 } catch {
   addon = undefined;
 }

@@ -20,7 +20,7 @@ import { closeSync, existsSync, openSync, readFileSync, truncateSync, unlinkSync
 import { join } from 'node:path';
 import { jobspecFromCommand, type Jobspec } from '../../src/jobspec/index.js';
 import { FractalError } from '../../src/errors/index.js';
-import { Instance, describeResult, isAlive, waitFor, sleep } from '../helpers.js';
+import { isBrokerCmd, Instance, describeResult, isAlive, waitFor, sleep } from '../helpers.js';
 
 const ENOSPC_TEXT = /^ENOSPC: the state directory's file system is full \(/;
 const root = process.getuid?.() === 0;
@@ -146,7 +146,7 @@ void test('disk full during a submission burst: nothing acknowledged is lost, re
 
     // Restart on the same state directory: exactly the acknowledged jobs, once each, with their results.
     assert.equal((await inst.fractal(['shutdown'], { timeoutMs: 60000 })).code, 0);
-    await waitFor('the instance to stop', () => inst.processes().filter((p) => p.cmdline.includes('broker/main.js')).length === 0, 30000);
+    await waitFor('the instance to stop', () => inst.processes().filter((p) => isBrokerCmd(p.cmdline)).length === 0, 30000);
     await inst.startDaemon();
     const f2 = await inst.api();
     const all = await f2.list({ states: ['all'] });

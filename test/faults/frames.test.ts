@@ -13,7 +13,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DEFAULT_MAX_FRAME, encodeFrame, PREAUTH_MAX_FRAME } from '../../src/protocol/index.js';
 import type { Fractal } from '../../src/api/index.js';
-import { Instance, processesMatching, run, waitFor } from '../helpers.js';
+import { isBrokerCmd, Instance, processesMatching, run, waitFor } from '../helpers.js';
 
 /** Peak resident memory of a process (kB → bytes), from /proc: catches a spike between two samples. */
 function peakRss(pid: number): number {
@@ -74,7 +74,7 @@ void describe('pre-authentication frames (fault injection)', () => {
   before(async () => {
     inst = await Instance.start({ size: 2, extraArgs: ['-o', 'overlay=tcp'] });
     f = await inst.api();
-    const rank0 = processesMatching(inst.state).find((p) => p.cmdline.includes('broker/main.js') && /--rank\s0\b/.test(p.cmdline));
+    const rank0 = processesMatching(inst.state).find((p) => isBrokerCmd(p.cmdline) && /--rank\s0\b/.test(p.cmdline));
     assert.ok(rank0, 'rank 0 broker process found');
     const m = /--overlay-uri\s+tcp:\/\/127\.0\.0\.1:(\d+)/.exec(rank0.cmdline);
     assert.ok(m, `rank 0 has a TCP overlay address: ${rank0.cmdline}`);

@@ -10,7 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { FRACTAL_BIN, Instance, run, waitFor } from '../helpers.js';
+import { isExecutorCmd, FRACTAL_BIN, Instance, run, waitFor } from '../helpers.js';
 
 /** Peak resident memory (bytes) of a live process, or 0 once it is gone. */
 function peakRss(pid: number): number {
@@ -87,7 +87,7 @@ void describe('200 MB of output through a slow reader (fault injection)', () => 
     assert.equal(gotSum, wantSum, 'in order (same SHA-256 as seq itself)');
 
     const brokerPeak = peakRss(info.pid);
-    const execPid = inst.processes().find((p) => p.cmdline.includes('shell/main.js'))?.pid;
+    const execPid = inst.processes().find((p) => isExecutorCmd(p.cmdline))?.pid;
     const execPeak = execPid ? peakRss(execPid) : 0;
     process.stdout.write(`# output: broker peak RSS ${(brokerBase / MB).toFixed(0)} -> ${(brokerAfterJob / MB).toFixed(0)} (job) -> ${(brokerPeak / MB).toFixed(0)} MiB (attach), client (attach) peak ${(clientPeak / MB).toFixed(0)} MiB, executor peak ${(execPeak / MB).toFixed(0)} MiB, ${wantBytes} bytes\n`);
     // Old code: the broker loaded the whole output (~700 MB peak) and the client buffered it all.

@@ -13,7 +13,7 @@
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type Instance, isAlive, processesMatching, waitFor } from '../helpers.js';
+import { isBrokerCmd, isExecutorCmd, type Instance, isAlive, processesMatching, waitFor } from '../helpers.js';
 
 export interface Workload {
   marker: string;
@@ -68,13 +68,13 @@ export function assertRanOnce(inst: Instance, w: Workload): void {
 
 /** Pids of the brokers (`rank` given: that one) and executors of the instance. */
 export function brokerPid(inst: Instance, rank: number): number {
-  const p = inst.processes().find((x) => x.cmdline.includes('broker/main.js') && new RegExp(`--rank ${rank}( |$)`).test(x.cmdline));
+  const p = inst.processes().find((x) => isBrokerCmd(x.cmdline) && new RegExp(`--rank ${rank}( |$)`).test(x.cmdline));
   assert.ok(p, `broker rank ${rank} runs`);
   return p.pid;
 }
 
 export function executorPid(inst: Instance, rank: number): number | undefined {
-  return inst.processes().find((x) => x.cmdline.includes('shell/main.js') && x.cmdline.includes(`exec-${rank}.sock`))?.pid;
+  return inst.processes().find((x) => isExecutorCmd(x.cmdline) && x.cmdline.includes(`exec-${rank}.sock`))?.pid;
 }
 
 export async function kill9(pid: number): Promise<void> {

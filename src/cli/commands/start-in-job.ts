@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { connect } from '../../api/index.js';
 import { ErrorCodes, invalid } from '../../errors/index.js';
 import { localUri } from '../../protocol/index.js';
-import { shortRunDir } from '../../service/index.js';
+import { restoreServiceEnv, shortRunDir } from '../../service/index.js';
 import { brokerLog, runBroker, startError } from '../../broker/index.js';
 import { instanceEnv, runProgram } from '../util.js';
 import { SCRIPT_PLACEHOLDER } from '../instance-job.js';
@@ -42,6 +42,7 @@ function ensureKey(statedir: string): void {
 }
 
 export async function startInJob(initial: string[], attrs: Record<string, string>, fanout: number): Promise<number> {
+  restoreServiceEnv();
   let command = initial;
   const env = process.env;
   const rank = Number(env['FRACTAL_TASK_RANK']);

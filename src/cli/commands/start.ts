@@ -10,14 +10,14 @@ import { tmpdir } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { entryPoint, installPath, serviceEnv } from '../../service/index.js';
 import { connect, currentInstanceFile } from '../../api/index.js';
 import { invalid, FractalError, ErrorCodes } from '../../errors/index.js';
 import { intOpt, prepareStateDir, runProgram } from '../util.js';
 import type { Command } from 'commander';
 
-const BROKER_MAIN = fileURLToPath(new URL('../../broker/main.js', import.meta.url));
-const FRACTAL_BIN = resolve(fileURLToPath(new URL('../../../../bin/', import.meta.url)));
+const BROKER_MAIN = entryPoint('broker');
+const FRACTAL_BIN = installPath('bin');
 
 /** A TCP port that was free a moment ago (the broker binds it right after). */
 function freePort(): Promise<number> {
@@ -143,7 +143,7 @@ export default async function start(args: string[], opts: Record<string, unknown
   if (running && !daemon) throw invalid(`rank 0 of the instance on ${statedir} is running (URI ${running}): use --daemon to restart its missing ranks`);
   if (!running) try { unlinkSync(join(statedir, 'uri')); } catch { /* none */ }
 
-  const env = { ...process.env, PATH: `${FRACTAL_BIN}:${process.env['PATH'] ?? ''}` };
+  const env = serviceEnv({ ...process.env, PATH: `${FRACTAL_BIN}:${process.env['PATH'] ?? ''}` });
   // Overlay: unix sockets in the state directory, or TCP on loopback with -o overlay=tcp.
   const overlayTcp = attrs.includes('overlay=tcp');
   const overlayUris: string[] = [];

@@ -65,8 +65,13 @@ export class Accounting implements BrokerModule {
   /** Finished jobs waiting to be recorded (one transaction per event-loop turn). */
   private finished: InactiveJob[] = [];
   private retryTimer: NodeJS.Timeout | undefined;
+  /** Set by stop(): work deferred to a later turn must not touch the store, which closes next. */
+  private stopped = false;
 
   stop(): void {
+    // The store is still open while modules stop: record what finished in this turn now.
+    if (this.finished.length > 0) this.recordFinished();
+    this.stopped = true;
     clearTimeout(this.retryTimer);
   }
 
@@ -95,10 +100,10 @@ export class Accounting implements BrokerModule {
       { topic: 'accounting.check', internal: true, handler: (r) => this.check(r.payload as { userid: number; account?: string }) },
     ]);
     ctx.subscribe('job-manager.inactive', (_t, p) => {
-      if (this.finished.push(p as InactiveJob) === 1) setImmediate(() => this.recordFinished());
+      if (this.finished.push(p as InactiveJob) === 1) setImmediate(() => { if (!this.stopped) this.recordFinished(); });
     });
     // Tell the job manager the current factors once it is up.
-    setImmediate(() => this.publish());
+    setImmediate(() => { if (!this.stopped) this.publish(); });
   }
 
   // ---- accounts and users --------------------------------------------------------------

@@ -17,13 +17,12 @@ import { spawn } from 'node:child_process';
 import { openSync, closeSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { availableParallelism } from 'node:os';
-import { fileURLToPath } from 'node:url';
 import { FractalError, ErrorCodes, invalid } from '../../errors/index.js';
 import { dial, localUri, RpcPeer } from '../../protocol/index.js';
 import { killJobProcesses, livePgids, type ShellFinished, type ShellInventory, type ShellJob, type ShellOutput } from '../../shell/index.js';
-import type { BrokerModule, ModuleContext } from '../../service/index.js';
+import { entryPoint, serviceEnv, type BrokerModule, type ModuleContext } from '../../service/index.js';
 
-const EXECUTOR_MAIN = fileURLToPath(new URL('../../shell/main.js', import.meta.url));
+const EXECUTOR_MAIN = entryPoint('shell');
 
 function alive(pid: number): boolean {
   try {
@@ -166,7 +165,7 @@ export class ShellModule implements BrokerModule {
     const logPath = join(this.ctx.broker.rundir, `exec-${this.ctx.broker.rank}.log`);
     const log = openSync(logPath, 'a');
     const child = spawn(process.execPath, [EXECUTOR_MAIN, '--sock', this.sock, '--results', this.resultsPath, '--pgids', this.pgidsPath], {
-      detached: true, stdio: ['ignore', log, log],
+      detached: true, stdio: ['ignore', log, log], env: serviceEnv(process.env),
     });
     closeSync(log);
     child.unref();
