@@ -35,6 +35,8 @@ interface InactiveJob {
   ngpus: number;
 }
 
+/** How long finished jobs wait to be recorded together (usage is not latency-critical; readers flush it). */
+const RECORD_DELAY_MS = 100;
 const NAME = /^[A-Za-z_][\w.-]{0,63}$/;
 
 function name(v: unknown, what: string): string {
@@ -62,8 +64,12 @@ export class Accounting implements BrokerModule {
   private halfLife = 7 * 86400;
   private gpuWeight = 0;
   private enforce = false;
-  /** Finished jobs waiting to be recorded (one transaction per event-loop turn). */
+  /**
+   * Finished jobs waiting to be recorded: one transaction (and one update of the fair-share
+   * factors) per RECORD_DELAY_MS, not per job; reads of usage record what waits first.
+   */
   private finished: InactiveJob[] = [];
+  private recordTimer: NodeJS.Timeout | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
   /** Set by stop(): work deferred to a later turn must not touch the store, which closes next. */
   private stopped = false;
@@ -73,6 +79,7 @@ export class Accounting implements BrokerModule {
     if (this.finished.length > 0) this.recordFinished();
     this.stopped = true;
     clearTimeout(this.retryTimer);
+    clearTimeout(this.recordTimer);
   }
 
   start(ctx: ModuleContext): void {
@@ -100,7 +107,9 @@ export class Accounting implements BrokerModule {
       { topic: 'accounting.check', internal: true, handler: (r) => this.check(r.payload as { userid: number; account?: string }) },
     ]);
     ctx.subscribe('job-manager.inactive', (_t, p) => {
-      if (this.finished.push(p as InactiveJob) === 1) setImmediate(() => { if (!this.stopped) this.recordFinished(); });
+      if (this.finished.push(p as InactiveJob) === 1 && !this.retryTimer) {
+        this.recordTimer = setTimeout(() => { this.recordTimer = undefined; this.recordFinished(); }, RECORD_DELAY_MS);
+      }
     });
     // Tell the job manager the current factors once it is up.
     setImmediate(() => { if (!this.stopped) this.publish(); });
@@ -228,6 +237,14 @@ export class Accounting implements BrokerModule {
 
   // ---- usage and fair share ----------------------------------------------------------------
 
+  /** Records the finished jobs that wait for the timer, for a reader that must see them. */
+  private recordNow(): void {
+    if (this.finished.length === 0 || this.retryTimer) return;
+    clearTimeout(this.recordTimer);
+    this.recordTimer = undefined;
+    this.recordFinished();
+  }
+
   private recordFinished(): void {
     const jobs = this.finished;
     this.finished = [];
@@ -292,6 +309,7 @@ export class Accounting implements BrokerModule {
   }
 
   private list(): unknown {
+    this.recordNow();
     const fs = this.shares();
     const decayed = new Map(this.db.decayed().map((d) => [assocKey(d.account, d.user), decay(d.usage, d.t_ref, Date.now() / 1000, this.halfLife)]));
     const share = (r: ShareResult | undefined) => ({ norm_shares: r?.shares ?? 0, norm_usage: r?.usage ?? 0, fairshare: r?.factor ?? 0 });
@@ -305,6 +323,7 @@ export class Accounting implements BrokerModule {
   }
 
   private usage(req: Req): unknown {
+    this.recordNow();
     const p = (req.payload ?? {}) as { from?: number; to?: number; by?: string };
     const to = p.to ?? Date.now() / 1000 + 1;
     const from = p.from ?? 0;

@@ -639,10 +639,9 @@ export class JobManager implements BrokerModule {
 
   /** The job's jobspec as submitted (with its environment), with later jobspec-update changes. */
   private fullJobspec(job: Job): Record<string, unknown> {
-    this.store.commit();
-    const rec = this.store.getJob(job.id);
-    if (!rec) return job.jobspec;
-    const stored = (JSON.parse(rec.jobspec) as { jobspec: Record<string, unknown> }).jobspec;
+    const text = this.store.submittedJobspec(job.id);
+    if (text === undefined) return job.jobspec;
+    const stored = (JSON.parse(text) as { jobspec: Record<string, unknown> }).jobspec;
     const env = ((stored['attributes'] as { system?: Record<string, unknown> } | undefined)?.system ?? {})['environment'];
     if (env === undefined) return job.jobspec;
     const attrs = (job.jobspec['attributes'] ?? {}) as Record<string, unknown>;
