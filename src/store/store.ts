@@ -113,8 +113,6 @@ export class Store {
   /** Queued writes, in order; `owners[i]` is the job id `queue[i]` writes for (0: none). */
   private queue: Array<() => void> = [];
   private owners: number[] = [];
-  /** Submitted jobspec texts of jobs whose row is still queued: read without forcing a commit. */
-  private queuedSpecs = new Map<number, string>();
   /** Jobs whose queued writes must be dropped before the next commit (submissions that failed). */
   private doomed: Set<number> | undefined;
   private waiters: Waiter[] = [];
@@ -258,7 +256,6 @@ export class Store {
       }
       this.queue = [];
       this.owners = [];
-      this.queuedSpecs.clear();
     }
     if (this.failed !== undefined) this.onRecovered();
     const w = this.waiters;
@@ -336,7 +333,6 @@ export class Store {
   private dropDoomed(): void {
     const doomed = this.doomed!;
     this.doomed = undefined;
-    for (const id of doomed) this.queuedSpecs.delete(id);
     const q: Array<() => void> = [];
     const o: number[] = [];
     for (let i = 0; i < this.queue.length; i++) {
@@ -357,7 +353,6 @@ export class Store {
   putJob(rec: JobRecord): void {
     const copy = { ...rec, jobspec: '' };
     const spec = rec.jobspec;
-    if (spec !== '') this.queuedSpecs.set(rec.id, spec);
     this.enqueue(rec.id, () => {
       this.st.job.run(copy);
       if (spec !== '') this.st.spec.run(rec.id, spec);
@@ -386,11 +381,6 @@ export class Store {
 
   getJob(id: number): JobRecord | undefined {
     return this.st.getJob.get(id) as JobRecord | undefined;
-  }
-
-  /** The jobspec text a job was submitted with (its environment included), committed or still queued. */
-  submittedJobspec(id: number): string | undefined {
-    return this.queuedSpecs.get(id) ?? this.getJob(id)?.jobspec;
   }
 
   events(jobid: number): StoredEvent[] {

@@ -20,6 +20,7 @@ import { DEFERRED, type BrokerModule, type ModuleContext, type Req, type Service
 import { applyEvent, describeStatus, newJob, resultOf, returnCodeOf, signalName, signalOf, type Job } from './job.js';
 import { evaluate, fromDescription, parseDependencies, type Dependency } from './deps.js';
 import { MultiFactor, accountOf, priorityPlugin, type PriorityPlugin } from './priority.js';
+import { EnvPool } from './env-pool.js';
 import { Limits, checkQueued, queuedLimits, type LimitTables, type QueuedLimits } from './limits.js';
 
 /** Runtime bookkeeping of requests in flight (not job state: never persisted). */
@@ -88,6 +89,8 @@ export class JobManager implements BrokerModule {
   private store!: Store;
   private readonly jobs = new Map<number, Job>();
   private readonly flight = new Map<number, Flight>();
+  /** Environments of jobs not started yet, once per distinct content (env-pool.ts). */
+  private readonly envs = new EnvPool();
   /** The scheduler's latest annotations of pending jobs (runtime only, as in Flux). */
   private readonly annotations = new Map<number, SchedAnnotations>();
   private nextId = 1;
@@ -471,6 +474,7 @@ export class JobManager implements BrokerModule {
     const t = this.timers.get(job.id);
     if (t) { clearTimeout(t); this.timers.delete(job.id); }
     this.store.finishJob(this.record(job));
+    this.envs.drop(job.id);
     this.jobs.delete(job.id);
     this.flight.delete(job.id);
     this.retiring.set(job.id, job);
@@ -579,6 +583,7 @@ export class JobManager implements BrokerModule {
     const fullText = JSON.stringify({ jobspec: p.jobspec, request: p.request });
     const lean = withoutEnvironment(p.jobspec);
     const ids: number[] = [];
+    const env = system?.['environment'];
     try {
       for (let i = 0; i < count; i++) {
         // Ids are never given back, even when this submission fails: none is ever reused.
@@ -594,6 +599,7 @@ export class JobManager implements BrokerModule {
         job = this.addDependencies(job, deps);
         if (job.state === 'NEW') this.post(job, 'validate');
       }
+      this.envs.hold(ids, env);
       await this.store.flush();
     } catch (e) {
       // Not durable: the jobs never existed (their queued writes are dropped, nothing ran).
@@ -613,6 +619,7 @@ export class JobManager implements BrokerModule {
     this.notes = this.notes.filter((n) => typeof n === 'function' || !gone.has(n.id));
     for (const id of ids) {
       this.unsaved.delete(id);
+      this.envs.drop(id);
       const job = this.jobs.get(id);
       if (!job) continue;
       this.count(job, -1);
@@ -639,14 +646,19 @@ export class JobManager implements BrokerModule {
 
   /** The job's jobspec as submitted (with its environment), with later jobspec-update changes. */
   private fullJobspec(job: Job): Record<string, unknown> {
-    const text = this.store.submittedJobspec(job.id);
-    if (text === undefined) return job.jobspec;
-    const stored = (JSON.parse(text) as { jobspec: Record<string, unknown> }).jobspec;
-    const env = ((stored['attributes'] as { system?: Record<string, unknown> } | undefined)?.system ?? {})['environment'];
+    const env = this.envs.take(job.id) ?? this.storedEnvironment(job.id);
     if (env === undefined) return job.jobspec;
     const attrs = (job.jobspec['attributes'] ?? {}) as Record<string, unknown>;
     const sys = (attrs['system'] ?? {}) as Record<string, unknown>;
     return { ...job.jobspec, attributes: { ...attrs, system: { ...sys, environment: env } } };
+  }
+
+  /** A job's environment as the store has it (the job is committed: it was acted on). */
+  private storedEnvironment(id: number): unknown {
+    const rec = this.store.getJob(id);
+    if (!rec) return undefined;
+    const stored = (JSON.parse(rec.jobspec) as { jobspec: Record<string, unknown> }).jobspec;
+    return ((stored['attributes'] as { system?: Record<string, unknown> } | undefined)?.system ?? {})['environment'];
   }
 
   private async restart(): Promise<void> {
