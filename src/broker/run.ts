@@ -8,8 +8,9 @@
 import { writeFileSync, renameSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { hostname } from 'node:os';
-import { Store, openError, safeStderr } from '../store/index.js';
-import { FractalError } from '../errors/index.js';
+import { Store, openError, safeStderr, DEFAULT_COMMIT_SPACING_MS } from '../store/index.js';
+import { FractalError, invalid } from '../errors/index.js';
+import { parseDuration } from '../jobspec/index.js';
 import { localUri } from '../protocol/index.js';
 import { Broker } from './broker.js';
 import { leaderModules, perRankModules } from './modules.js';
@@ -77,7 +78,7 @@ export async function runBroker(o: BrokerRunOptions, log: (msg: string) => void)
   const localPath = join(rundir, rank === 0 ? 'local.sock' : `local-${rank}.sock`);
   const uri = localUri(localPath);
   // A damaged or unreadable database fails here, named, with what to do.
-  const store = rank === 0 ? new Store(join(statedir, 'fractal.db'), { log }) : undefined;
+  const store = rank === 0 ? new Store(join(statedir, 'fractal.db'), { log, commitSpacingMs: commitSpacing(attrs['store.commit-spacing']) }) : undefined;
   const broker = new Broker({
     info: { rank, size, rundir, statedir, uri, attrs, hostname: attrs['hostname'] ?? hostname() },
     store,
@@ -109,3 +110,11 @@ export async function runBroker(o: BrokerRunOptions, log: (msg: string) => void)
 }
 
 export { safeStderr };
+
+/** `-o store.commit-spacing=DURATION`: the least time between two group commits (see Store), at most 1s. */
+function commitSpacing(v: string | undefined): number {
+  if (v === undefined) return DEFAULT_COMMIT_SPACING_MS;
+  const secs = parseDuration(v);
+  if (secs > 1) throw invalid(`-o store.commit-spacing=${v}: at most 1s (e.g. 2ms; 0 commits at the end of every event-loop turn)`);
+  return secs * 1000;
+}

@@ -157,3 +157,33 @@ void test('an unopenable database path is refused with its path and what to chec
   const path = join(tmpdir(), 'frstore-no-such-dir', 'sub', 'fractal.db');
   assert.throws(() => new Store(path), /^FractalError: cannot open the state database \S+fractal\.db \(Cannot open database because the directory does not exist\): check that \S+ exists/);
 });
+
+void test('commit spacing: an idle store commits at the end of the turn; a busy one waits out the spacing unless a client waits (flush, hurry)', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'frstore-'));
+  // A spacing no loaded machine outlasts between the few turns below.
+  const s = new Store(join(dir, 'fractal.db'), { commitSpacingMs: 60000 });
+  const turn = () => new Promise<void>((r) => setImmediate(r));
+  try {
+    s.putJob(rec(1));
+    await turn();
+    assert.equal(s.pending, 0, 'the first write of an idle store is committed at the end of its turn');
+    s.putJob(rec(2));
+    for (let i = 0; i < 3; i++) await turn();
+    assert.equal(s.pending, 1, 'a write right after a commit waits for the spacing');
+    let hooked = false;
+    s.afterCommit(() => { hooked = true; });
+    await turn();
+    assert.equal(hooked, false, 'an afterCommit hook does not hurry the commit');
+    s.hurry();
+    await turn();
+    assert.equal(s.pending, 0, 'hurry() commits at the end of the turn');
+    assert.equal(hooked, true);
+    s.putJob(rec(3));
+    await s.flush();
+    assert.equal(s.pending, 0, 'flush() commits at once');
+    assert.ok(s.getJob(3));
+  } finally {
+    s.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -102,7 +102,12 @@ const RETRY_MAX_MS = 2000;
 export interface StoreOptions {
   /** Where the store reports a failed commit and its recovery (default: stderr, errors swallowed). */
   log?: (msg: string) => void;
+  /** The least time between two group commits (ms; default DEFAULT_COMMIT_SPACING_MS, 0: every turn). */
+  commitSpacingMs?: number;
 }
+
+/** See StoreOptions.commitSpacingMs and docs/decisions.md (ADR 15). */
+export const DEFAULT_COMMIT_SPACING_MS = 2;
 
 export class Store {
   private readonly db: Db;
@@ -116,7 +121,12 @@ export class Store {
   /** Jobs whose queued writes must be dropped before the next commit (submissions that failed). */
   private doomed: Set<number> | undefined;
   private waiters: Waiter[] = [];
-  private scheduled = false;
+  /** The next group commit is armed for the end of this turn (`immediate`) or on a timer. */
+  private immediate = false;
+  private timer: NodeJS.Timeout | undefined;
+  /** When the last group commit started (performance.now()), and the least time between two. */
+  private lastCommit = -Infinity;
+  private readonly spacingMs: number;
   private readonly commitTx: () => void;
   private acct: AccountingDb | undefined;
   private arch: ArchiveDb | undefined;
@@ -135,6 +145,7 @@ export class Store {
    */
   constructor(readonly path: string, opts: StoreOptions = {}) {
     this.log = opts.log ?? safeStderr;
+    this.spacingMs = opts.commitSpacingMs ?? DEFAULT_COMMIT_SPACING_MS;
     try {
       this.db = new Database(path);
       this.db.pragma('journal_mode = WAL');
@@ -171,11 +182,35 @@ export class Store {
   private enqueue(owner: number, op: () => void): void {
     this.queue.push(op);
     this.owners.push(owner);
-    if (!this.scheduled && this.failed === undefined) {
-      this.scheduled = true;
-      setImmediate(() => this.commit());
-    }
+    this.scheduleCommit();
   }
+
+  /**
+   * Arms the next group commit: at the end of this event-loop turn when the
+   * last commit is at least `commitSpacingMs` old (an idle store adds no
+   * latency), else once it is (a busy store commits at most that often, and
+   * each commit carries more writes). `urgent` (someone waits for an answer:
+   * `flush`, `hurry`) always commits at the end of this turn.
+   */
+  private scheduleCommit(urgent = false): void {
+    if (this.failed !== undefined || this.immediate) return;
+    const wait = urgent ? 0 : this.lastCommit + this.spacingMs - performance.now();
+    if (wait > 0) {
+      this.timer ??= setTimeout(this.commitNow, wait);
+      return;
+    }
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.immediate = true;
+    setImmediate(this.commitNow);
+  }
+
+  /** A client waits for what is queued (a mutating request's answer): commit at the end of this turn. */
+  hurry(): void {
+    if (this.queue.length > 0 || this.waiters.length > 0) this.scheduleCommit(true);
+  }
+
+  private readonly commitNow = (): void => this.commit();
 
   /** The accounting tables of this database, for cluster `cluster` (made on first use). */
   accounting(cluster: string): AccountingDb {
@@ -241,7 +276,9 @@ export class Store {
    * failing, only that timer commits.
    */
   commit(): void {
-    this.scheduled = false;
+    this.immediate = false;
+    clearTimeout(this.timer);
+    this.timer = undefined;
     if (this.failed === undefined) this.attempt();
   }
 
@@ -249,6 +286,7 @@ export class Store {
     if (this.doomed) this.dropDoomed();
     if (this.queue.length > 0) {
       try {
+        this.lastCommit = performance.now();
         this.commitTx();
       } catch (e) {
         this.onFailure(e);
@@ -302,6 +340,7 @@ export class Store {
   flush(): Promise<void> {
     if (this.failed !== undefined) return Promise.reject(this.failed);
     if (this.queue.length === 0 && this.waiters.length === 0) return Promise.resolve();
+    this.scheduleCommit(true);
     return new Promise((ok, fail) => this.waiters.push({ ok, fail }));
   }
 
@@ -313,10 +352,7 @@ export class Store {
    */
   afterCommit(fn: () => void): void {
     this.waiters.push({ ok: fn });
-    if (!this.scheduled && this.failed === undefined) {
-      this.scheduled = true;
-      setImmediate(() => this.commit());
-    }
+    this.scheduleCommit();
   }
 
   /**
@@ -469,6 +505,8 @@ export class Store {
 
   close(): void {
     this.closed = true;
+    clearTimeout(this.timer);
+    this.timer = undefined;
     clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
     this.attempt();

@@ -278,9 +278,11 @@ export class JobManager implements BrokerModule {
     }
   };
 
-  /** Resolves once everything changed so far is durable (after the notes queued before it). */
+  /** Resolves once everything changed so far is durable (after the notes queued before it); a client waits, so the commit comes this turn. */
   private durable(): Promise<void> {
-    return new Promise((resolve) => this.release(resolve));
+    const done = new Promise<void>((resolve) => this.release(resolve));
+    this.store.hurry();
+    return done;
   }
 
   /**
