@@ -804,9 +804,19 @@ export class JobManager implements BrokerModule {
     return { job: this.recordToInfo(r), jobspec: (JSON.parse(r.jobspec) as { jobspec: unknown }).jobspec, R: r.R ? JSON.parse(r.R) as unknown : null };
   }
 
-  private eventlog(req: Req): unknown {
+  /**
+   * Readers of stored logs see every event that happened before their
+   * request: when some are still waiting for their commit (spaced while the
+   * store is busy, ADR 15), the commit comes now and the read after it.
+   */
+  private async caughtUp(): Promise<void> {
+    if (this.notes.length > 0) await this.durable();
+  }
+
+  private async eventlog(req: Req): Promise<unknown> {
     const p = req.payload as { id: number; follow?: boolean };
     const j = this.lookup(p?.id);
+    await this.caughtUp();
     // The stored log is exactly the events already released to followers (see `release`): read it,
     // then follow, in the same turn, and each event arrives once.
     for (const ev of this.store.events(j.id)) req.respond(ev, true);
@@ -819,8 +829,9 @@ export class JobManager implements BrokerModule {
     return DEFERRED;
   }
 
-  private journal(req: Req): unknown {
+  private async journal(req: Req): Promise<unknown> {
     const p = (req.payload ?? {}) as { backlog?: boolean };
+    await this.caughtUp();
     if (p.backlog !== false) {
       // Backlog = what is durable = what was released (see eventlog).
       for (const { jobid, event } of this.store.allEvents()) req.respond({ id: jobid, event }, true);
