@@ -98,7 +98,7 @@ export async function runBroker(o: BrokerRunOptions, log: (msg: string) => void)
   // Children (and `fractal start` restarting missing ranks) find this broker's overlay address here.
   if (size > 1) publishFile(statedir, `overlay-${rank}.uri`, overlayUri + '\n');
   await broker.loadModules(perRankModules());
-  await broker.joinOverlay();
+  await broker.joinOverlay(attrs['overlay.join-timeout'] !== undefined ? parseDuration(attrs['overlay.join-timeout']) * 1000 : undefined);
   if (rank === 0) {
     await broker.loadModules(leaderModules(attrs));
     publishFile(statedir, 'uri', uri + '\n');

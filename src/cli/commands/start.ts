@@ -86,7 +86,7 @@ async function waitAllUp(uri: string, size: number, timeoutMs: number): Promise<
   }
 }
 
-function waitReady(child: ChildProcess, timeoutMs: number): Promise<string> {
+export function waitReady(child: ChildProcess, timeoutMs: number): Promise<string> {
   return new Promise((resolvePromise, reject) => {
     let buf = '';
     const timer = setTimeout(() => reject(new FractalError(ErrorCodes.TIMEOUT, `the instance did not become ready within ${timeoutMs / 1000}s`)), timeoutMs);
@@ -121,6 +121,11 @@ export default async function start(args: string[], opts: Record<string, unknown
   const gpus = intOpt(opts['gpusPerRank'], '--gpus-per-rank', 0);
   if (gpus !== undefined) attrs.push(`gpus-per-rank=${gpus}`);
   for (const a of attrs) if (!/^[\w.-]+=/.test(a)) throw invalid(`--setattr "${a}" must look like KEY=VALUE`);
+  if (opts['config'] !== undefined) {
+    if (cmd?.getOptionValueSource('testSize') === 'cli') throw invalid('--config and --test-size do not go together: the file\'s [bootstrap] hosts give the size');
+    const { default: startFromConfig } = await import('./start-config.js');
+    return startFromConfig(String(opts['config']), args, { ...(opts['stateDir'] !== undefined ? { stateDir: String(opts['stateDir']) } : {}), daemon, attrs });
+  }
   // As a job's task (`fractal batch`, `fractal run -N2 fractal start`), become a broker of a nested instance.
   const given = (name: string) => cmd?.getOptionValueSource(name) === 'cli';
   if (!given('testSize') && !given('stateDir') && !daemon) {
@@ -186,6 +191,17 @@ export default async function start(args: string[], opts: Record<string, unknown
     throw e;
   }
 
+  return afterReady(uri, brokers, { daemon, persistent, statedir, args, env });
+}
+
+
+/**
+ * Once rank 0 is ready: with --daemon, leave the brokers running and print
+ * the URI; else run the initial program, then shut the instance down (its
+ * exit code is ours).
+ */
+export async function afterReady(uri: string, brokers: Map<number, ChildProcess>, o: { daemon: boolean; persistent: boolean; statedir: string; args: string[]; env: NodeJS.ProcessEnv }): Promise<number> {
+  const { daemon, persistent, statedir, args, env } = o;
   if (daemon) {
     const cur = currentInstanceFile();
     mkdirSync(dirname(cur), { recursive: true, mode: 0o700 });
