@@ -12,6 +12,7 @@
 import net from 'node:net';
 import { chmodSync, unlinkSync } from 'node:fs';
 import { FractalError, ErrorCodes } from '../errors/index.js';
+import { parseDuration } from '../jobspec/index.js';
 import {
   Connection, dial, parseUri, PendingCalls, NODEID_ANY, NODEID_LOCAL, ROLE_OWNER, serviceOf, setFrameLimits, parseSize, defaultMaxFrame, PREAUTH_MAX_FRAME,
   type Cred, type UriTarget, type EventMsg, type Message, type RequestMsg, type ResponseMsg,
@@ -40,6 +41,8 @@ abstract class Peer {
 }
 
 class ConnPeer extends Peer {
+  /** When a message last came in on this link (overlay heartbeats). */
+  lastHeard = Date.now();
   constructor(readonly kind: 'client' | 'child' | 'parent', readonly conn: Connection, cred: Cred, readonly rank = -1) {
     super(cred);
   }
@@ -116,6 +119,17 @@ export interface BrokerOptions {
   parentLink?: () => { uri: string; token: string };
 }
 
+/** A link silent this long is closed (-o overlay.timeout): generous, a loaded machine can stall a broker for seconds. */
+const DEFAULT_PEER_TIMEOUT_MS = 30000;
+const DEFAULT_HEARTBEAT_MS = 2000;
+
+function durationMs(v: string | undefined, name: string, dflt: number): number {
+  if (v === undefined) return dflt;
+  const secs = parseDuration(v);
+  if (secs <= 0 || !Number.isFinite(secs)) throw new FractalError(ErrorCodes.INVALID_ARGUMENT, `-o ${name}=${v}: must be a positive duration such as 30s`);
+  return secs * 1000;
+}
+
 const OWNER_CRED: Cred = { userid: process.getuid?.() ?? 0, rolemask: ROLE_OWNER };
 
 export class Broker {
@@ -137,6 +151,10 @@ export class Broker {
   private stopping = false;
   /** The parent link was up once: a later loss means reconnect, not start-up. */
   private linkedOnce = false;
+  /** Overlay heartbeats: every `heartbeatMs` each link is pinged; a link silent for `peerTimeoutMs` is closed. */
+  private readonly heartbeatMs: number;
+  private readonly peerTimeoutMs: number;
+  private heartbeat: NodeJS.Timeout | undefined;
   /** Set by main once the modules are loaded; until then client requests are answered ESTARTING (retry). */
   ready = false;
   onShutdown: () => void = () => {};
@@ -148,7 +166,33 @@ export class Broker {
     // Frame limit of every connection this broker accepts (-o max-frame=SIZE); violations are logged here.
     const maxFrame = opts.info.attrs['max-frame'];
     setFrameLimits({ maxFrame: maxFrame === undefined ? undefined : parseSize(maxFrame, 'max-frame'), log: (m) => this.log(m) });
+    this.peerTimeoutMs = durationMs(opts.info.attrs['overlay.timeout'], 'overlay.timeout', DEFAULT_PEER_TIMEOUT_MS);
+    this.heartbeatMs = Math.max(50, Math.min(DEFAULT_HEARTBEAT_MS, this.peerTimeoutMs / 4));
     this.registerBuiltins();
+  }
+
+  /**
+   * Pings every overlay link and closes the ones that stayed silent longer
+   * than `overlay.timeout`: a host that died or was cut off never closes its
+   * TCP connection, so its loss is seen here (the child is then lost as when
+   * its connection closes: overlay.lost, its jobs' node-failure after
+   * exec.rank-grace; a cut-off child redials its parent).
+   */
+  private startHeartbeat(): void {
+    if (this.heartbeat || this.size <= 1) return;
+    this.heartbeat = setInterval(() => {
+      const now = Date.now();
+      const links = [...this.children.values(), ...(this.parent ? [this.parent] : [])];
+      for (const p of links) {
+        if (now - p.lastHeard > this.peerTimeoutMs) {
+          this.log(`overlay ${p.kind} rank ${p.rank} silent for ${Math.round((now - p.lastHeard) / 1000)}s (overlay.timeout ${this.peerTimeoutMs / 1000}s): closing the link`);
+          p.conn.close(new Error('overlay peer timed out'));
+        } else {
+          p.send({ t: 0, id: 0, topic: 'overlay.ping', payload: null });
+        }
+      }
+    }, this.heartbeatMs);
+    this.heartbeat.unref();
   }
 
   get rank(): number {
@@ -218,7 +262,7 @@ export class Broker {
     const { uri, token } = this.parentLink();
     const conn = await dial(uri);
     const peer = new ConnPeer('parent', conn, OWNER_CRED, this.parentOf(this.rank));
-    conn.on('message', (m) => this.onMessage(peer, m));
+    conn.on('message', (m) => { peer.lastHeard = Date.now(); this.onMessage(peer, m); });
     conn.on('close', () => this.onPeerClose(peer));
     // The parent expects hello first; only then may queued traffic flow.
     try {
@@ -233,6 +277,8 @@ export class Broker {
     peer.nextId = Math.max(peer.nextId, this.parentStandIn.nextId);
     this.parentStandIn.forwards.clear();
     this.parent = peer;
+    peer.lastHeard = Date.now();
+    this.startHeartbeat();
     for (const m of this.parentQueue.splice(0)) peer.send(m);
     if (this.linkedOnce) {
       this.log(`re-joined the overlay through rank ${peer.rank}`);
@@ -354,9 +400,10 @@ export class Broker {
       const old = this.children.get(rank);
       if (old) { this.children.delete(rank); old.conn.close(); }
       this.children.set(rank, peer);
-      conn.on('message', (mm) => this.onMessage(peer, mm));
+      conn.on('message', (mm) => { peer.lastHeard = Date.now(); this.onMessage(peer, mm); });
       conn.on('close', () => this.onPeerClose(peer));
       conn.send({ t: 1, id: m.id, payload: { rank: this.rank } });
+      this.startHeartbeat();
       const w = this.childWaiters;
       this.childWaiters = [];
       for (const fn of w) fn();
@@ -387,6 +434,11 @@ export class Broker {
   // ---- routing ----------------------------------------------------------
 
   private onMessage(from: Peer, m: Message): void {
+    // Heartbeats stay on their link: answered (id 0, which no forward uses) and never routed.
+    if (m.t === 0 && m.topic === 'overlay.ping' && (from.kind === 'child' || from.kind === 'parent')) {
+      (from as ConnPeer).send({ t: 1, id: 0, payload: null });
+      return;
+    }
     if (m.t === 0) {
       // Clients cannot claim an identity; overlay links carry the original one.
       const cred = from.kind === 'client' || !m.cred ? from.cred : m.cred;
@@ -617,6 +669,7 @@ export class Broker {
   async shutdown(): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
+    clearInterval(this.heartbeat);
     for (const mod of [...this.modules].reverse()) {
       try {
         await mod.stop?.();
