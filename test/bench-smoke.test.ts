@@ -12,6 +12,9 @@ import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cleanEnv, describeResult, ROOT, run } from './helpers.js';
+import { netnsAvailable } from '../src/testing/index.js';
+
+const canNetns = netnsAvailable();
 
 interface Bench {
   /** The script, relative to the project root. */
@@ -20,6 +23,8 @@ interface Bench {
   argv: string[];
   /** What its table must show. */
   expect: RegExp[];
+  /** Runs only where network namespaces can be made (root). */
+  needsNetns?: boolean;
 }
 
 const node = process.execPath;
@@ -56,6 +61,13 @@ const BENCHES: Bench[] = [
       /^batch --wrap true: submit to child ready +2 +[\d.]+ +[\d.]+ /m,
       /^fractal run fractal start true +2 +[\d.]+ +[\d.]+ /m,
     ],
+  },
+  {
+    // Network-namespace hosts: needs root, as the multi-host tests.
+    script: 'bench/multihost',
+    argv: [node, 'bench/multihost', '--smoke'],
+    expect: [/^20 single-node jobs \(true\), 2 hosts, fan-out 2 +[\d.]+ jobs\/s +[\d.]+ s, wait exit 0$/m, /^instance ready, 2 hosts, fan-out 2 .* +p50 \d+ ms/m, /^broker memory, 2 hosts, fan-out 2 .* rank 0 [\d.]+ MiB, others mean [\d.]+ MiB/m],
+    needsNetns: true,
   },
   {
     script: 'bench/sched-graph-cycle.ts',
@@ -101,7 +113,7 @@ void describe('benchmarks in smoke mode', () => {
 
   for (const b of BENCHES) {
     // Generous: on a loaded machine a few seconds of work take minutes.
-    void test(`${b.script} --smoke prints its table`, { timeout: 600000 }, async () => {
+    void test(`${b.script} --smoke prints its table`, { timeout: 600000, skip: b.needsNetns && !canNetns ? 'needs root and iproute2 (network namespaces)' : false }, async () => {
       const env = { ...cleanEnv(), FRACTAL_HOME: home };
       const r = await run(b.argv[0]!, b.argv.slice(1), { cwd: ROOT, env, timeoutMs: 590000 });
       assert.equal(r.code, 0, describeResult(r));

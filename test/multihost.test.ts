@@ -1,6 +1,6 @@
 /**
  * Instances across hosts: hosts are Linux network namespaces with their own
- * addresses and hostnames (test/netns.ts); each runs `fractal start --config
+ * addresses and hostnames (src/testing/netns.ts); each runs `fractal start --config
  * FILE` with the same TOML [bootstrap] file, and the brokers form one
  * instance over real TCP between 10.200.0.x addresses.
  */
@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { FRACTAL_BIN, cleanEnv } from './helpers.js';
 import { connect } from '../src/api/index.js';
-import { makeHosts, netnsAvailable, type Hosts } from './netns.js';
+import { makeHosts, netnsAvailable, type Hosts } from '../src/testing/index.js';
 
 const canNetns = netnsAvailable();
 

@@ -30,3 +30,5 @@ export function throwsInvalid(fn: () => unknown, re: RegExp): void {
     return true;
   });
 }
+
+export { makeHosts, netnsAvailable, type Host, type Hosts } from './netns.js';
