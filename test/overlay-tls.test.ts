@@ -146,6 +146,17 @@ void describe('instance with a TLS overlay', () => {
     const r = await inst.ok(['run', '-N3', '-n3', 'true']);
     assert.equal(r.code, 0);
   });
+
+  void test('a killed broker restarted on the same state directory re-joins over TLS', async () => {
+    const rank1 = processesMatching(inst.state).find((p) => isBrokerCmd(p.cmdline) && /--rank\s1\b/.test(p.cmdline));
+    assert.ok(rank1, 'rank 1 broker process found');
+    process.kill(rank1.pid, 'SIGKILL');
+    await waitFor('rank 1 to exit', () => !processesMatching(inst.state).some((p) => p.pid === rank1.pid), 30000);
+    // Rank 0 still runs: `fractal start --daemon` starts only the missing rank, with the same keys.
+    await inst.ok(inst.startArgs(), { timeoutMs: 120000 });
+    const r = await inst.ok(['run', '-N3', '-n3', '--', 'sh', '-c', 'echo rank-$FRACTAL_NODE_RANK'], { timeoutMs: 120000 });
+    assert.deepEqual(r.stdout.trim().split('\n').sort(), ['rank-0', 'rank-1', 'rank-2']);
+  });
 });
 
 void test('fractal start with a tls-dir without keys says which file is missing and how to make it', async () => {
