@@ -13,9 +13,8 @@
  * Needs root (network namespaces). Options: --hosts H (8), --jobs N (4000),
  * --samples K (3), --smoke (2 hosts, 20 jobs, 1 sample; figures mean nothing).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
+import { execFileSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { makeHosts, netnsAvailable, type Hosts } from '../../src/testing/index.js';
@@ -76,10 +75,9 @@ async function main(): Promise<void> {
   const o = args();
   if (!netnsAvailable()) usageError(SCRIPT, 'needs root and iproute2 to make network namespaces (ip netns add)');
   const base = mkdtempSync(join(tmpdir(), 'fractal-mhbench-'));
-  mkdirSync(join(base, 'tls'), { mode: 0o700 });
-  writeFileSync(join(base, 'tls', 'broker.key'), randomBytes(32).toString('hex'), { mode: 0o600 });
   const env: NodeJS.ProcessEnv = { ...process.env, FRACTAL_HOME: join(base, 'home') };
   delete env['FRACTAL_URI'];
+  execFileSync(process.execPath, [FRACTAL_BIN, 'keygen', join(base, 'tls')], { env, stdio: 'ignore' });
   const fanouts = o.smoke ? [2] : [2, 16];
   const net = makeHosts(o.hosts);
   const rows: string[][] = [];

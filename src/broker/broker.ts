@@ -10,12 +10,13 @@
  * Events travel up to rank 0, which fans them out down the whole tree.
  */
 import net from 'node:net';
+import tls from 'node:tls';
 import { chmodSync, unlinkSync } from 'node:fs';
 import { FractalError, ErrorCodes } from '../errors/index.js';
 import { parseDuration } from '../jobspec/index.js';
 import {
-  Connection, dial, parseUri, PendingCalls, NODEID_ANY, NODEID_LOCAL, ROLE_OWNER, serviceOf, setFrameLimits, parseSize, defaultMaxFrame, PREAUTH_MAX_FRAME,
-  type Cred, type UriTarget, type EventMsg, type Message, type RequestMsg, type ResponseMsg,
+  Connection, dial, dialTls, tlsServerOptions, parseUri, PendingCalls, NODEID_ANY, NODEID_LOCAL, ROLE_OWNER, serviceOf, setFrameLimits, parseSize, defaultMaxFrame, PREAUTH_MAX_FRAME,
+  type Cred, type OverlayTls, type UriTarget, type EventMsg, type Message, type RequestMsg, type ResponseMsg,
 } from '../protocol/index.js';
 import type { Store } from '../store/index.js';
 import { DEFERRED, type BrokerInfo, type BrokerModule, type Handler, type ModuleContext, type Req, type ServiceEntry } from '../service/index.js';
@@ -110,6 +111,11 @@ export interface BrokerOptions {
   overlayUri?: string;
   /** Shared secret every overlay peer must present in its hello (from the 0700 state directory). */
   overlayToken?: string;
+  /**
+   * TLS for a TCP overlay (-o tls-dir=DIR): the children's server asks for a certificate from the
+   * instance CA and the parent link presents one. Unix-socket overlays do not use it.
+   */
+  overlayTls?: OverlayTls;
   /** Local client socket path. */
   localPath: string;
   /**
@@ -237,13 +243,22 @@ export class Broker {
     if (this.opts.overlayUri && this.expectedChildren().length > 0) {
       const target = parseUri(this.opts.overlayUri);
       if (target.kind === 'local') try { unlinkSync(target.path); } catch { /* not there */ }
-      this.servers.push(await this.serve(target, (sock) => this.acceptChild(sock)));
+      this.servers.push(await this.serve(target, (sock) => this.acceptChild(sock), this.opts.overlayTls));
     }
   }
 
-  private serve(target: UriTarget, onConn: (s: net.Socket) => void): Promise<net.Server> {
+  /** With `tlsOpts` and a TCP target, a TLS server: `onConn` only sees peers that passed the handshake. */
+  private serve(target: UriTarget, onConn: (s: net.Socket) => void, tlsOpts?: OverlayTls): Promise<net.Server> {
     return new Promise((resolve, reject) => {
-      const srv = net.createServer(onConn);
+      let srv: net.Server;
+      if (tlsOpts && target.kind === 'tcp') {
+        const ts = tls.createServer(tlsServerOptions(tlsOpts), onConn);
+        // A peer without the instance's certificate (or speaking plain TCP) is dropped before it can send anything.
+        ts.on('tlsClientError', (e, s) => this.log(`overlay: refused a TLS peer${s.remoteAddress ? ` from ${s.remoteAddress}` : ''}: ${e.message}`));
+        srv = ts;
+      } else {
+        srv = net.createServer(onConn);
+      }
       srv.once('error', reject);
       if (target.kind === 'local') srv.listen(target.path, () => resolve(srv));
       else srv.listen(target.port, target.host, () => resolve(srv));
@@ -260,7 +275,8 @@ export class Broker {
   /** Dials the parent and says hello; on success the link carries the traffic queued meanwhile. */
   private async linkParent(): Promise<void> {
     const { uri, token } = this.parentLink();
-    const conn = await dial(uri);
+    const target = parseUri(uri);
+    const conn = this.opts.overlayTls && target.kind === 'tcp' ? await dialTls(target, this.opts.overlayTls) : await dial(uri);
     const peer = new ConnPeer('parent', conn, OWNER_CRED, this.parentOf(this.rank));
     conn.on('message', (m) => { peer.lastHeard = Date.now(); this.onMessage(peer, m); });
     conn.on('close', () => this.onPeerClose(peer));

@@ -11,7 +11,7 @@ import { hostname } from 'node:os';
 import { Store, openError, safeStderr, DEFAULT_COMMIT_SPACING_MS } from '../store/index.js';
 import { FractalError, invalid } from '../errors/index.js';
 import { parseDuration } from '../jobspec/index.js';
-import { localUri } from '../protocol/index.js';
+import { localUri, loadOverlayTls } from '../protocol/index.js';
 import { Broker } from './broker.js';
 import { leaderModules, perRankModules } from './modules.js';
 import { discoverLocal } from '../modules/resource/index.js';
@@ -60,6 +60,9 @@ export async function runBroker(o: BrokerRunOptions, log: (msg: string) => void)
     }
   };
   const overlayToken = readToken();
+  // -o tls-dir=DIR: the TCP overlay runs over mutual TLS with the instance's keys (`fractal keygen DIR`).
+  const tlsDir = attrs['tls-dir'];
+  const overlayTls = tlsDir ? loadOverlayTls(tlsDir) : undefined;
   const fanout = Math.max(1, o.fanout);
   const overlayUri = o.overlayUri ?? localUri(join(rundir, `overlay-${rank}.sock`));
   const parentRank = Math.floor((rank - 1) / fanout);
@@ -86,6 +89,7 @@ export async function runBroker(o: BrokerRunOptions, log: (msg: string) => void)
     ...(o.parentUri ? { parentUri: o.parentUri, parentLink } : {}),
     overlayUri,
     ...(overlayToken ? { overlayToken } : {}),
+    ...(overlayTls ? { overlayTls } : {}),
     localPath,
   });
   const resources = discoverLocal(attrs);

@@ -44,6 +44,11 @@ program.command('start')
   .passThroughOptions()
   .action(action(() => import('./commands/start.js')));
 
+program.command('keygen').description('write a private CA and the brokers\' key pair for a TLS overlay into DIR (-o tls-dir=DIR)')
+  .option('--force', 'replace keys already in DIR (brokers running with the old ones can no longer join)')
+  .argument('<dir>', 'directory for ca.crt, ca.key, broker.crt, broker.key (created 0700)')
+  .action(action(() => import('./commands/keygen.js')));
+
 program.command('shutdown').description('stop the instance (pending jobs stay in its state directory)')
   .action(action(() => import('./commands/shutdown.js')));
 

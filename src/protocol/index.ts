@@ -7,5 +7,6 @@ export { encodeFrame, FrameDecoder, FORBIDDEN_KEYS, type FrameDecoderOptions, ty
 export { MAX_FRAME, DEFAULT_MAX_FRAME, PREAUTH_MAX_FRAME, setFrameLimits, defaultMaxFrame, parseSize, formatSize } from './limits.js';
 export { Connection, dial } from './connection.js';
 export { parseUri, localUri, type UriTarget } from './uri.js';
+export { loadOverlayTls, dialTls, tlsServerOptions, TLS_FILES, type OverlayTls } from './tls.js';
 export { RpcPeer, PendingCalls, type PendingCall, type RpcStreamHandler } from './rpc.js';
 export * from './services.js';

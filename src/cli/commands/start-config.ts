@@ -13,6 +13,7 @@ import { hostname, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { loadBootstrap, rankOf, parentRank, listenUri } from '../../bootstrap/index.js';
 import { invalid } from '../../errors/index.js';
+import { loadOverlayTls } from '../../protocol/index.js';
 import { parseDuration } from '../../jobspec/index.js';
 import { entryPoint, installPath, serviceEnv } from '../../service/index.js';
 import { prepareStateDir } from '../util.js';
@@ -35,7 +36,9 @@ export default async function startFromConfig(file: string, args: string[], o: {
   const joinMs = parseDuration(join_) * 1000;
   const persistent = o.stateDir !== undefined;
   const statedir = persistent ? prepareStateDir(resolve(o.stateDir!)) : mkdtempSync(join(tmpdir(), 'fractal-'));
-  // Every host derives the same overlay key from the instance's key pair: no shared file system needed.
+  // The overlay is TLS with the instance's keys (bad keys fail here, not in the broker's log); every
+  // host derives the same hello key from them, so no shared file system is needed.
+  if (b.tlsDir !== undefined) loadOverlayTls(b.tlsDir);
   if (b.tlsDir !== undefined) writeFileSync(join(statedir, 'overlay.key'), overlayKey(b.tlsDir) + '\n', { mode: 0o600 });
   const argv = ['--max-semi-space-size=2', '--expose-gc', entryPoint('broker'), '--rank', String(rank), '--size', String(size),
     '--rundir', statedir, '--statedir', statedir, '--fanout', String(b.fanout), '--overlay-uri', listenUri(b.hosts[rank]!.bind)];

@@ -13,6 +13,7 @@ import { dirname, join, resolve } from 'node:path';
 import { entryPoint, installPath, serviceEnv } from '../../service/index.js';
 import { connect, currentInstanceFile } from '../../api/index.js';
 import { invalid, FractalError, ErrorCodes } from '../../errors/index.js';
+import { loadOverlayTls } from '../../protocol/index.js';
 import { intOpt, prepareStateDir, runProgram } from '../util.js';
 import type { Command } from 'commander';
 
@@ -121,6 +122,13 @@ export default async function start(args: string[], opts: Record<string, unknown
   const gpus = intOpt(opts['gpusPerRank'], '--gpus-per-rank', 0);
   if (gpus !== undefined) attrs.push(`gpus-per-rank=${gpus}`);
   for (const a of attrs) if (!/^[\w.-]+=/.test(a)) throw invalid(`--setattr "${a}" must look like KEY=VALUE`);
+  // -o tls-dir=DIR: brokers may run elsewhere than here, so they get an absolute path; bad keys fail now, not in a broker's log.
+  for (let i = 0; i < attrs.length; i++) {
+    if (!attrs[i]!.startsWith('tls-dir=')) continue;
+    const dir = resolve(attrs[i]!.slice('tls-dir='.length));
+    loadOverlayTls(dir);
+    attrs[i] = `tls-dir=${dir}`;
+  }
   if (opts['config'] !== undefined) {
     if (cmd?.getOptionValueSource('testSize') === 'cli') throw invalid('--config and --test-size do not go together: the file\'s [bootstrap] hosts give the size');
     const { default: startFromConfig } = await import('./start-config.js');
