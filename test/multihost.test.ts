@@ -58,8 +58,10 @@ void describe('instances across hosts (network namespaces)', { skip: canNetns ? 
       return new Promise<{ code: number | null; err: string }>((r) => b.on('close', (code) => r({ code, err })));
     });
     const r0 = await net.hosts[0]!.run([process.execPath, FRACTAL_BIN, 'start', '--config', conf, '--state-dir', join(dir, 's0'), '--',
-      'sh', '-c', 'fractal run -N3 hostname | sort; fractal resource list'], { env, timeoutMs: 180000 });
+      'sh', '-c', 'fractal run -N3 hostname | sort; fractal resource list; fractal run -N3 -n3 --label-io hostname | sort; fractal run -N3 -n3 sh -c "exit \\$((FRACTAL_TASK_RANK + 3))"; echo "highest exit $?"'], { env, timeoutMs: 180000 });
     assert.equal(r0.code, 0, `rank 0 failed: ${r0.stderr}`);
+    assert.match(r0.stdout, /^0: node0\n1: node1\n2: node2$/m, 'each task\'s output labelled with its rank, from its host');
+    assert.match(r0.stdout, /^highest exit 5$/m, 'the exit codes of tasks on three hosts aggregate to the highest');
     assert.deepEqual(r0.stdout.split('\n').filter((l) => /^node\d$/.test(l)), ['node0', 'node1', 'node2'], r0.stdout);
     assert.match(r0.stdout, /node\[0-2\]/, 'resource list names the three hosts');
     // The instance's shutdown reaches every host's broker.

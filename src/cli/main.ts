@@ -67,6 +67,7 @@ jobShape(program.command('submit').description('submit a job (or many with --cc)
   .action(action(() => import('./commands/submit.js')));
 
 jobShape(program.command('run').description('submit a job, print its output as it runs, exit with its exit code'))
+  .option('-l, --label-io', 'prefix each line of output with the rank of the task that wrote it ("3: ...")')
   .argument('<command...>', 'command to run')
   .passThroughOptions()
   .action(action(() => import('./commands/run.js')));
@@ -146,6 +147,7 @@ program.command('wait').description('wait for a job (or all jobs); exit code 1 i
   .action(action(() => import('./commands/wait.js')));
 
 program.command('attach').description("print a job's output (live while it runs) and exit with its exit code")
+  .option('-l, --label-io', 'prefix each line of output with the rank of the task that wrote it ("3: ...")')
   .argument('<id>')
   .action(action(() => import('./commands/attach.js')));
 

@@ -7,7 +7,7 @@ export default async function run(args: string[], opts: Record<string, unknown>)
   const spec = jobspecFromOptions(args, opts, undefined, await constraintsOption(opts));
   const f = await open();
   const id = await f.submit(spec, urgencyOpt(opts));
-  const rc = await attachJob(f, id);
+  const rc = await attachJob(f, id, { label: !!opts['labelIo'] });
   f.close();
   return rc;
 }
