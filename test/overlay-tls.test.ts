@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import tls from 'node:tls';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -157,6 +157,24 @@ void describe('instance with a TLS overlay', () => {
     const r = await inst.ok(['run', '-N3', '-n3', '--', 'sh', '-c', 'echo rank-$FRACTAL_NODE_RANK'], { timeoutMs: 120000 });
     assert.deepEqual(r.stdout.trim().split('\n').sort(), ['rank-0', 'rank-1', 'rank-2']);
   });
+});
+
+void test('-o overlay=tcp without a tls-dir: the instance makes its own keys in its state directory and its overlay is TLS', async () => {
+  const inst = await Instance.start({ size: 2, extraArgs: ['-o', 'overlay=tcp'] });
+  try {
+    for (const f of ['ca.crt', 'ca.key', 'broker.crt', 'broker.key']) assert.ok(existsSync(join(inst.state, 'tls', f)), `state dir has tls/${f}`);
+    const rank0 = processesMatching(inst.state).find((p) => isBrokerCmd(p.cmdline) && /--rank\s0\b/.test(p.cmdline));
+    assert.ok(rank0);
+    assert.match(rank0.cmdline, /--attr tls-dir=\S+\/tls\b/);
+    const m = /--overlay-uri\s+tcp:\/\/127\.0\.0\.1:(\d+)/.exec(rank0.cmdline);
+    assert.ok(m, rank0.cmdline);
+    const token = readFileSync(join(inst.state, 'overlay.key'), 'utf8').trim();
+    assert.equal(await plainHello(Number(m[1]), token), 'closed', 'a plain TCP peer with the right token gets nothing');
+    const r = await inst.ok(['run', '-N2', '-n2', '--', 'sh', '-c', 'echo rank-$FRACTAL_NODE_RANK']);
+    assert.deepEqual(r.stdout.trim().split('\n').sort(), ['rank-0', 'rank-1']);
+  } finally {
+    await inst.destroy();
+  }
 });
 
 void test('fractal start with a tls-dir without keys says which file is missing and how to make it', async () => {

@@ -87,6 +87,14 @@ async function waitAllUp(uri: string, size: number, timeoutMs: number): Promise<
   }
 }
 
+/** The TLS keys a single-user instance makes for its TCP overlay, in its state directory (`fractal keygen`). */
+async function instanceKeys(statedir: string): Promise<string> {
+  const dir = join(statedir, 'tls');
+  const { keygen, KEYGEN_FILES } = await import('./keygen.js');
+  if (!KEYGEN_FILES.every(([f]) => existsSync(join(dir, f)))) await keygen(dir, { force: true });
+  return dir;
+}
+
 export function waitReady(child: ChildProcess, timeoutMs: number): Promise<string> {
   return new Promise((resolvePromise, reject) => {
     let buf = '';
@@ -159,6 +167,8 @@ export default async function start(args: string[], opts: Record<string, unknown
   const env = serviceEnv({ ...process.env, PATH: `${FRACTAL_BIN}:${process.env['PATH'] ?? ''}` });
   // Overlay: unix sockets in the state directory, or TCP on loopback with -o overlay=tcp.
   const overlayTcp = attrs.includes('overlay=tcp');
+  // TCP without keys of the user's: the instance makes its own (once per state directory; restarted ranks reuse them).
+  if (overlayTcp && size > 1 && !attrs.some((a) => a.startsWith('tls-dir='))) attrs.push(`tls-dir=${await instanceKeys(statedir)}`);
   const overlayUris: string[] = [];
   for (let rank = 0; rank < size; rank++) {
     // A surviving broker keeps the address it published.
