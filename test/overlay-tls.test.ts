@@ -147,6 +147,18 @@ void describe('instance with a TLS overlay', () => {
     assert.equal(r.code, 0);
   });
 
+  void test('a peer with the keys but a wrong hello key is refused (EPERM): the second check', async () => {
+    const rank0 = processesMatching(inst.state).find((p) => isBrokerCmd(p.cmdline) && /--rank\s0\b/.test(p.cmdline));
+    const m = /--overlay-uri\s+tcp:\/\/127\.0\.0\.1:(\d+)/.exec(rank0?.cmdline ?? '');
+    assert.ok(m, 'rank 0 has a TCP overlay address');
+    const conn = await dialTls({ kind: 'tcp', host: '127.0.0.1', port: Number(m[1]) }, loadOverlayTls(keys));
+    try {
+      await assert.rejects(new RpcPeer(conn).call('overlay.hello', { rank: 1, token: 'not-the-key' }), (e: { code?: string; message?: string }) => e.code === 'EPERM' && /wrong token/.test(e.message ?? ''));
+    } finally {
+      conn.close();
+    }
+  });
+
   void test('a killed broker restarted on the same state directory re-joins over TLS', async () => {
     const rank1 = processesMatching(inst.state).find((p) => isBrokerCmd(p.cmdline) && /--rank\s1\b/.test(p.cmdline));
     assert.ok(rank1, 'rank 1 broker process found');
