@@ -1,8 +1,10 @@
 /**
  * Fault injection: oversized frames before authentication. Any local user
- * can reach a TCP overlay port; before a peer's overlay.hello has succeeded
- * the broker accepts only a few KB, so a 256 MiB length prefix closes the
- * connection at once instead of being buffered. Frames over the configured
+ * can reach a TCP overlay port. That port speaks TLS with the instance's
+ * keys (made at start when -o overlay=tcp has no tls-dir, ADR 16), so a
+ * stranger's 256 MiB length prefix fails the handshake and the connection is
+ * closed at once instead of being buffered; a peer that has the keys is
+ * still held to a few KB until its overlay.hello succeeds (PREAUTH_MAX_FRAME). Frames over the configured
  * maximum on the client socket are closed at the prefix too, and a payload
  * with a `__proto__` key gets an error while the connection stays usable.
  */
@@ -11,7 +13,7 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DEFAULT_MAX_FRAME, encodeFrame, PREAUTH_MAX_FRAME } from '../../src/protocol/index.js';
+import { DEFAULT_MAX_FRAME, dialTls, encodeFrame, loadOverlayTls, PREAUTH_MAX_FRAME } from '../../src/protocol/index.js';
 import type { Fractal } from '../../src/api/index.js';
 import { isBrokerCmd, Instance, processesMatching, run, waitFor } from '../helpers.js';
 
@@ -86,7 +88,7 @@ void describe('pre-authentication frames (fault injection)', () => {
     await inst.destroy();
   });
 
-  void test('three unprivileged connections with 256 MiB prefixes: closed at the prefix, memory flat, jobs answer', async () => {
+  void test('three unprivileged connections with 256 MiB prefixes: refused at the TLS handshake, memory flat, jobs answer', async () => {
     // Warm up (a job on both ranks), so that the baseline includes a working instance.
     await inst.ok(['run', '-N2', '-n2', 'true']);
     const base = peakRss(rank0Pid);
@@ -100,10 +102,10 @@ void describe('pre-authentication frames (fault injection)', () => {
       // What the client got into socket buffers before the reset; the broker itself read one chunk.
       assert.ok(c.written < 16 * 1024 * 1024, `closed early: ${JSON.stringify(results)}`);
     }
-    // The broker says why, naming the limit that applies before authentication.
+    // The broker says why: each stranger was refused at the TLS handshake.
     const log = await waitFor('three log lines', () => {
       const text = readFileSync(join(inst.state, 'broker-0.log'), 'utf8');
-      const lines = text.split('\n').filter((l) => l.includes(`frame of ${256 * 1024 * 1024} bytes exceeds the ${PREAUTH_MAX_FRAME}-byte limit`));
+      const lines = text.split('\n').filter((l) => l.includes('overlay: refused a TLS peer'));
       return lines.length >= 3 ? lines : undefined;
     });
     assert.equal(log.length, 3, log.join('\n'));
@@ -116,6 +118,18 @@ void describe('pre-authentication frames (fault injection)', () => {
     // The instance still serves: a job across both ranks (the real child is still connected).
     assert.equal((await inst.ok(['run', '-N2', '-n2', 'true'])).code, 0);
     process.stdout.write(`# frames: peak RSS of rank 0 grew ${(grown / 1e6).toFixed(1)} MB; written before close ${results.map((c) => c.written).join(', ')} bytes; jobs answered in ${Date.now() - t0} ms\n`);
+  });
+
+  void test('a peer with the instance\'s keys is still held to the pre-authentication limit until its hello', async () => {
+    const conn = await dialTls({ kind: 'tcp', host: '127.0.0.1', port }, loadOverlayTls(join(inst.state, 'tls')));
+    const closed = new Promise<void>((r) => conn.socket.once('close', () => r()));
+    const prefix = Buffer.alloc(4);
+    prefix.writeUInt32BE(256 * 1024 * 1024, 0);
+    conn.socket.write(prefix);
+    conn.socket.write(Buffer.alloc(65536, 0x61));
+    await closed;
+    await waitFor('the log line naming the limit', () =>
+      readFileSync(join(inst.state, 'broker-0.log'), 'utf8').includes(`frame of ${256 * 1024 * 1024} bytes exceeds the ${PREAUTH_MAX_FRAME}-byte limit`) || undefined);
   });
 
   void test('a frame over the configured maximum on the client socket is closed at the prefix', async () => {
