@@ -15,9 +15,9 @@ import { loadBootstrap, rankOf, parentRank, listenUri } from '../../bootstrap/in
 import { invalid } from '../../errors/index.js';
 import { loadOverlayTls } from '../../protocol/index.js';
 import { parseDuration } from '../../jobspec/index.js';
-import { entryPoint, installPath, serviceEnv } from '../../service/index.js';
+import { installPath, serviceEnv } from '../../service/index.js';
 import { prepareStateDir } from '../util.js';
-import { afterReady, waitReady } from './start.js';
+import { afterReady, brokerNodeArgs, waitReady } from './start.js';
 
 /** How long a broker waits for its tree parent and children by default: hosts boot at their own pace. */
 const JOIN_TIMEOUT = '5m';
@@ -40,7 +40,7 @@ export default async function startFromConfig(file: string, args: string[], o: {
   // host derives the same hello key from them, so no shared file system is needed.
   if (b.tlsDir !== undefined) loadOverlayTls(b.tlsDir);
   if (b.tlsDir !== undefined) writeFileSync(join(statedir, 'overlay.key'), overlayKey(b.tlsDir) + '\n', { mode: 0o600 });
-  const argv = ['--max-semi-space-size=2', '--expose-gc', entryPoint('broker'), '--rank', String(rank), '--size', String(size),
+  const argv = [...brokerNodeArgs(), '--rank', String(rank), '--size', String(size),
     '--rundir', statedir, '--statedir', statedir, '--fanout', String(b.fanout), '--overlay-uri', listenUri(b.hosts[rank]!.bind)];
   if (rank > 0) argv.push('--parent-uri', b.hosts[parentRank(rank, b.fanout)]!.connect);
   const brokerAttrs = new Map(attrs);

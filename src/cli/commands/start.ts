@@ -87,6 +87,16 @@ async function waitAllUp(uri: string, size: number, timeoutMs: number): Promise<
   }
 }
 
+/**
+ * Node's flags and the entry of a broker process: a small young generation keeps the broker's RSS
+ * low (the extra scavenges cost little at these rates); FRACTAL_BROKER_NODE_ARGS adds flags for
+ * developers (e.g. --cpu-prof).
+ */
+export function brokerNodeArgs(): string[] {
+  const extra = (process.env['FRACTAL_BROKER_NODE_ARGS'] ?? '').split(/\s+/).filter(Boolean);
+  return ['--max-semi-space-size=2', '--expose-gc', ...extra, BROKER_MAIN];
+}
+
 /** The TLS keys a single-user instance makes for its TCP overlay, in its state directory (`fractal keygen`). */
 async function instanceKeys(statedir: string): Promise<string> {
   const dir = join(statedir, 'tls');
@@ -181,10 +191,7 @@ export default async function start(args: string[], opts: Record<string, unknown
   const brokers = new Map<number, ChildProcess>();
   for (let rank = 0; rank < size; rank++) {
     if (live.has(rank)) continue;
-    // A small young generation keeps the broker's RSS low; the extra scavenges cost little at these rates.
-    // FRACTAL_BROKER_NODE_ARGS adds Node flags for developers (e.g. --cpu-prof).
-    const extra = (process.env['FRACTAL_BROKER_NODE_ARGS'] ?? '').split(/\s+/).filter(Boolean);
-    const argv = ['--max-semi-space-size=2', '--expose-gc', ...extra, BROKER_MAIN, '--rank', String(rank), '--size', String(size), '--rundir', statedir, '--statedir', statedir, '--fanout', String(fanout)];
+    const argv = [...brokerNodeArgs(), '--rank', String(rank), '--size', String(size), '--rundir', statedir, '--statedir', statedir, '--fanout', String(fanout)];
     argv.push('--overlay-uri', overlayUris[rank]!);
     if (rank > 0) argv.push('--parent-uri', overlayUris[Math.floor((rank - 1) / fanout)]!);
     for (const a of attrs) argv.push('--attr', a);
